@@ -1,0 +1,1 @@
+"""Telegram bot: talks to officials and hands their questions to `knowledge` (issue 3 builds it)."""

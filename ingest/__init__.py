@@ -1,0 +1,1 @@
+"""Ingest: read legal texts, recover their structure, and hand clauses to the knowledge index."""

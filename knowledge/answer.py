@@ -1,0 +1,127 @@
+"""Compose a clause-cited answer without a language model, or abstain honestly.
+
+The best clause is quoted under its Vietnamese citation label, the sentence that answers is picked out (a
+deadline when the question asks when, a unit when it asks who), and a few related clauses follow. Every
+citation is looked up again in SQLite before it is shown; one that does not resolve is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from knowledge.index import ClauseIndex, Hit
+from knowledge.labels import citation_label
+from knowledge.records import Answer, Citation, Clause, DocumentMeta
+from knowledge.vietnamese import fold, normalize, terms
+
+NOT_FOUND = "Không tìm thấy quy định liên quan trong các văn bản đã nạp."
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ0-9“\"(])|(?<=;)\s+|\n")
+_ASKS_WHEN = re.compile(r"\b(khi nao|bao gio|han|thoi han|han chot|ngay nao|truoc ngay|luc nao|dinh ky|thoi gian)\b")
+_ASKS_WHO = re.compile(r"\b(ai|don vi nao|co quan nao|phong nao|trach nhiem|chu tri|giao cho|nhung ai)\b")
+_DEADLINE = re.compile(r"(trước ngày|ngày \d{1,2}|tháng \d{1,2}|hàng quý|hằng quý|6 tháng|hàng năm|hằng năm|định kỳ|"
+                       r"thời hạn|chậm nhất|kể từ ngày|trong thời gian|\d{1,2}/\d{1,2})")
+_RESPONSIBLE = re.compile(r"(giao|chủ trì|phối hợp|chịu trách nhiệm|có trách nhiệm|Thủ trưởng|Chủ tịch|phòng \w+)")
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How well the best clause covers the question: share of the question's rare terms it contains."""
+
+    coverage: float
+    dense: float
+
+    @property
+    def value(self) -> float:
+        """0..1; the dense cosine of multilingual-e5 lives in about 0.7..0.9, hence the rescale."""
+        dense = min(max((self.dense - 0.75) / 0.15, 0.0), 1.0)
+        return 0.7 * self.coverage + 0.3 * dense
+
+
+def coverage(index: ClauseIndex, question_terms: list[str], hit: Hit) -> float:
+    """IDF-weighted share of the question's terms found in the clause or its article."""
+    lexical = index.lexical
+    if not question_terms:
+        return 0.0
+    found = lexical.clause_terms[hit.position] | lexical.passage_terms[lexical.passage_of_clause[hit.position]]
+    unique = list(dict.fromkeys(question_terms))
+    weights = [lexical.idf(t) for t in unique]
+    total = sum(weights)
+    return sum(w for t, w in zip(unique, weights, strict=True) if t in found) / total if total else 0.0
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def best_sentence(question: str, clause: Clause) -> str:
+    """The sentence of the clause that answers: most shared terms, a deadline or unit when asked."""
+    sentences = split_sentences(clause.text)
+    if not sentences:
+        return ""
+    wanted = set(terms(question, drop_stopwords=True))
+    folded_question = fold(normalize(question))
+    asks_when, asks_who = bool(_ASKS_WHEN.search(folded_question)), bool(_ASKS_WHO.search(folded_question))
+
+    def score(sentence: str) -> float:
+        shared = len(wanted & set(terms(sentence, expand=True)))
+        bonus = 2.0 * bool(asks_when and _DEADLINE.search(sentence)) + 2.0 * bool(asks_who and _RESPONSIBLE.search(sentence))
+        return shared + bonus - 0.01 * math.log1p(len(sentence))
+
+    return max(sentences, key=score)
+
+
+def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) -> Citation | None:
+    """A citation for a hit, only if its clause and document still resolve in SQLite."""
+    clause = index.store.clause(hit.clause.clause_id)
+    document = documents.get(hit.clause.doc_id)
+    if clause is None or document is None:
+        return None
+    return Citation(
+        doc_id=clause.doc_id, loc=clause.loc, label=citation_label(clause.label, document.title),
+        text=clause.text, score=round(hit.score, 4),
+    )
+
+
+def render(question: str, best: Clause, citations: list[Citation], highlight: str) -> str:
+    """Plain-text answer: where it is written, the answering sentence, the clause, related clauses."""
+    head = citations[0]
+    lines = [f"Theo {head.label}:"]
+    if highlight and highlight != best.text.strip():
+        lines.append(f"» {highlight}")
+    if best.amends:
+        lines.append(f"(Quy định này sửa đổi, bổ sung {best.amends}.)")
+    lines += ["", f"Nguyên văn {best.label}:", best.text]
+    if len(citations) > 1:
+        lines += ["", "Điều khoản liên quan:"]
+        lines += [f"- {c.label}: {_shorten(c.text)}" for c in citations[1:]]
+    return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answer:
+    """Answer a question from the loaded texts; `top_k` returns that many clauses as citations."""
+    question = normalize(question).strip()
+    settings = index.settings.answer
+    wanted = max(top_k or 0, settings.related + 1)
+    hits = index.search(question, k=max(wanted, 1)) if question else []
+    if not hits:
+        return Answer(question=question, answered=False, answer=NOT_FOUND)
+    query_terms = terms(index.query_text(question), drop_stopwords=True)
+    confidence = Confidence(coverage(index, query_terms, hits[0]), hits[0].dense)
+    documents = {d.doc_id: d for d in index.store.documents()}
+    citations = [c for hit in hits if (c := _citation(index, hit, documents)) is not None]
+    if confidence.value < settings.min_confidence or not citations:
+        return Answer(question=question, answered=False, answer=NOT_FOUND)
+    shown = citations[: top_k or settings.related + 1]
+    best = next(h.clause for h in hits if h.clause.clause_id == f"{shown[0].doc_id}:{shown[0].loc}")
+    highlight = best_sentence(index.query_text(question), best)
+    return Answer(
+        question=question, answered=True, answer=render(question, best, shown, highlight), highlight=highlight,
+        citations=shown,
+    )

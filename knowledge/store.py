@@ -1,0 +1,134 @@
+"""The SQLite side of the knowledge base (sqlite-utils): documents, clauses, file hashes.
+
+SQLite is the source of truth: a clause exists when it is here. Chroma holds vectors keyed to it, and the
+lexical index is rebuilt from it, so a half-finished ingest never leaves a citation pointing nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from knowledge.records import Clause, DocumentMeta
+
+migrations = Migrations("cchc.knowledge")
+
+
+@migrations()
+def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
+    db["documents"].create(
+        {
+            "doc_id": str, "doc_type": str, "number": str, "issued": str, "issuer": str, "subject": str,
+            "effect": str, "amends": str, "title": str, "source": str, "sha256": str, "has_articles": int,
+            "clause_count": int, "ingested_at": str,
+        },
+        pk="doc_id",
+    )
+    db["clauses"].create(
+        {
+            "clause_id": str, "doc_id": str, "loc": str, "label": str, "text": str, "heading": str,
+            "context": str, "amends": str, "ord": int, "passage": str,
+        },
+        pk="clause_id",
+        foreign_keys=[("doc_id", "documents", "doc_id")],
+    )
+    db["clauses"].create_index(["doc_id", "ord"])
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the project database and apply pending migrations."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    migrations.apply(db)
+    return db
+
+
+def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
+    row = meta.model_dump()
+    row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
+    row.update(
+        sha256=sha256, has_articles=int(has_articles), clause_count=clause_count,
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return row
+
+
+def _meta_from_row(row: dict) -> DocumentMeta:
+    fields = {k: row[k] for k in DocumentMeta.model_fields if k in row}
+    fields["amends"] = json.loads(row.get("amends") or "[]")
+    return DocumentMeta(**fields)
+
+
+def _clause_from_row(row: dict) -> Clause:
+    return Clause(
+        doc_id=row["doc_id"], loc=row["loc"], label=row["label"], text=row["text"], heading=row["heading"],
+        context=row["context"], amends=row["amends"], order=row["ord"],
+    )
+
+
+class ClauseStore:
+    """Documents and their clauses in SQLite."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def replace_document(
+        self, meta: DocumentMeta, clauses: list[Clause], passages: list[str], sha256: str, has_articles: bool
+    ) -> None:
+        """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage)."""
+        rows = [
+            {
+                "clause_id": c.clause_id, "doc_id": c.doc_id, "loc": c.loc, "label": c.label, "text": c.text,
+                "heading": c.heading, "context": c.context, "amends": c.amends, "ord": c.order, "passage": p,
+            }
+            for c, p in zip(clauses, passages, strict=True)
+        ]
+        with self.db.atomic():
+            self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [meta.doc_id])
+            self.db["documents"].upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")
+            self.db["clauses"].insert_all(rows, pk="clause_id")
+
+    def remove_document(self, doc_id: str) -> None:
+        """Drop a document and its clauses."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [doc_id])
+            self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+
+    def documents(self) -> list[DocumentMeta]:
+        return [_meta_from_row(r) for r in self.db["documents"].rows_where(order_by="doc_id")]
+
+    def document(self, doc_id: str) -> DocumentMeta | None:
+        rows = list(self.db["documents"].rows_where("doc_id = ?", [doc_id]))
+        return _meta_from_row(rows[0]) if rows else None
+
+    def document_rows(self) -> list[dict]:
+        """Raw document rows (with sha256, clause_count, has_articles), ordered by doc_id."""
+        return list(self.db["documents"].rows_where(order_by="doc_id"))
+
+    def clause(self, clause_id: str) -> Clause | None:
+        rows = list(self.db["clauses"].rows_where("clause_id = ?", [clause_id]))
+        return _clause_from_row(rows[0]) if rows else None
+
+    def clauses(self, doc_id: str | None = None) -> list[Clause]:
+        where, args = ("doc_id = ?", [doc_id]) if doc_id else (None, None)
+        return [_clause_from_row(r) for r in self.db["clauses"].rows_where(where, args, order_by="doc_id, ord")]
+
+    def clause_passages(self) -> Iterable[tuple[Clause, str]]:
+        """Every clause with the id of the dense passage it belongs to, in document order."""
+        for row in self.db["clauses"].rows_where(order_by="doc_id, ord"):
+            yield _clause_from_row(row), row["passage"]
+
+    def passage_ids(self, doc_id: str | None = None) -> set[str]:
+        sql = "SELECT DISTINCT passage FROM clauses" + (" WHERE doc_id = ?" if doc_id else "")
+        return {row[0] for row in self.db.execute(sql, [doc_id] if doc_id else [])}
+
+    def state(self) -> str:
+        """Changes whenever a document is added, replaced or removed (for caches)."""
+        row = self.db.execute("SELECT group_concat(doc_id || sha256 || ingested_at) FROM documents").fetchone()
+        return row[0] or ""

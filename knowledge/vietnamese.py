@@ -1,0 +1,183 @@
+"""Vietnamese text handling: NFC and tone-mark normalisation, diacritic folding, terms, abbreviations.
+
+Everything here is applied alike to documents and to questions, so that "hoà" meets "hòa", "UBND" meets
+"Ủy ban nhân dân" and "han nop bao cao" meets "hạn nộp báo cáo".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import yaml
+
+TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Open syllables whose tone sits on the first vowel in the form used by the national legal database:
+# hòa, khỏe, thủy (not hoà, khoẻ, thuỷ). "qu" + y keeps the tone on y (quý), so it is excluded.
+_OPEN_DIPHTHONG = re.compile(r"(?<![qQ])([oOuU])([aAeEyY])$")
+
+
+def _place_tone(word: str) -> str:
+    """Move the tone of an open oa/oe/uy syllable from the second vowel to the first (hoà -> hòa)."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [ch for ch in decomposed if ch in TONE_MARKS]
+    if len(tones) != 1:
+        return word
+    bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)
+    bare_nfc = unicodedata.normalize("NFC", bare)
+    match = _OPEN_DIPHTHONG.search(bare_nfc)
+    if match is None:
+        return word
+    start = match.start(1)
+    toned = bare_nfc[: start + 1] + tones[0] + bare_nfc[start + 1 :]
+    return unicodedata.normalize("NFC", toned)
+
+
+def normalize(text: str) -> str:
+    """NFC, one spelling of Đ, tone marks placed one way (hoà -> hòa, thuỷ -> thủy), tidy spaces."""
+    text = unicodedata.normalize("NFC", text).replace("\u00d0", "\u0110").replace("\u00a0", " ")
+    text = _WORD.sub(lambda m: _place_tone(m.group(0)), text)
+    return re.sub(r"[ \t\u200b]+", " ", text)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip every diacritic (đ -> d): the form officials type on a phone."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def has_diacritics(text: str) -> bool:
+    """True when any letter carries a Vietnamese mark (so the text was typed with accents)."""
+    return fold(text) != text.lower()
+
+
+def words(text: str) -> list[str]:
+    """The syllables of a text, lower-cased, accents kept."""
+    return [w.lower() for w in _WORD.findall(normalize(text))]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Abbreviations and stop-words, read from `knowledge/data/*.yaml`."""
+
+    abbreviations: dict[str, str]
+    stopwords: frozenset[str]
+    _pattern: re.Pattern[str] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    _alternatives: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(
+        repr=False, compare=False, default=None  # type: ignore[assignment]
+    )
+
+    def __post_init__(self) -> None:
+        keys = sorted((re.escape(fold(k)) for k in self.abbreviations), key=len, reverse=True)
+        pattern = re.compile(r"(?<!\w)(" + "|".join(keys) + r")(?!\w)") if keys else re.compile(r"(?!)")
+        object.__setattr__(self, "_pattern", pattern)
+        alternatives: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        for short, full in self.abbreviations.items():
+            short_syllables = tuple(fold(w) for w in words(short))
+            full_syllables = tuple(fold(w) for w in words(full))
+            for seen, other in ((short_syllables, full_syllables), (full_syllables, short_syllables)):
+                alternatives.setdefault(seen[0], []).append((seen, other))
+        object.__setattr__(self, "_alternatives", alternatives)
+
+    def expand(self, text: str) -> str:
+        """Append the full form after each abbreviation: "UBND xã" -> "UBND (Ủy ban nhân dân) xã"."""
+        text = normalize(text)
+        folded = fold(text)
+        if len(folded) != len(text):  # folding is one-to-one on NFC text; be safe otherwise
+            return text
+        pieces, last = [], 0
+        for match in self._pattern.finditer(folded):
+            full = self.abbreviations[match.group(1)]
+            pieces.append(text[last : match.end()] + f" ({full})")
+            last = match.end()
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    def alternatives(self, syllables: list[str]) -> list[list[str]]:
+        """For folded syllables, the other spelling of each abbreviation or full form found in them."""
+        found: list[list[str]] = []
+        for i, syllable in enumerate(syllables):
+            for seen, other in self._alternatives.get(syllable, ()):
+                if tuple(syllables[i : i + len(seen)]) == seen:
+                    found.append(list(other))
+        return found
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The shipped abbreviation and stop-word lists."""
+    data = resources.files("knowledge") / "data"
+    abbreviations = yaml.safe_load((data / "abbreviations.yaml").read_text(encoding="utf-8"))
+    stopwords = yaml.safe_load((data / "stopwords.yaml").read_text(encoding="utf-8"))
+    return Lexicon(
+        abbreviations={fold(k): normalize(v) for k, v in abbreviations.items()},
+        stopwords=frozenset(normalize(w).lower() for w in stopwords),
+    )
+
+
+def _grams(syllables: list[str | None]) -> list[str]:
+    """Unigrams and adjacent bigrams ("hanh_chinh"); None marks a dropped stop-word."""
+    unigrams = [s for s in syllables if s is not None]
+    bigrams = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False) if a is not None and b is not None]
+    return unigrams + bigrams
+
+
+def terms(text: str, *, drop_stopwords: bool = False, expand: bool = False) -> list[str]:
+    """Lexical terms: folded syllables plus folded syllable bigrams ("hanh_chinh").
+
+    Folding makes accented and unaccented spellings identical; bigrams restore most of the precision
+    that folding loses, since Vietnamese words are mostly two syllables. With `expand` (documents), each
+    abbreviation also yields its full form's terms and each full form its abbreviation, so a question in
+    either spelling matches; questions are not expanded, so an abbreviation does not weigh five times.
+    """
+    syllables = words(text)
+    stop = lexicon().stopwords if drop_stopwords else frozenset()
+    folded = [fold(s) for s in syllables]
+    grams = _grams([None if s in stop else f for s, f in zip(syllables, folded, strict=True)])
+    if expand:
+        for other in lexicon().alternatives(folded):
+            grams.extend(_grams(list(other)))
+    return grams
+
+
+class DiacriticRestorer:
+    """Puts accents back on an unaccented question using the spellings found in the loaded texts.
+
+    "han nop bao cao kiem diem" -> "hạn nộp báo cáo kiểm điểm": each folded bigram, else syllable, takes
+    the accented form seen most often in the corpus. Unknown syllables are left as typed.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        unigrams: dict[str, Counter[str]] = {}
+        bigrams: dict[str, Counter[str]] = {}
+        for text in texts:
+            syllables = words(text)
+            for s in syllables:
+                unigrams.setdefault(fold(s), Counter())[s] += 1
+            for a, b in zip(syllables, syllables[1:], strict=False):
+                bigrams.setdefault(f"{fold(a)} {fold(b)}", Counter())[f"{a} {b}"] += 1
+        self._unigrams = {k: c.most_common(1)[0][0] for k, c in unigrams.items()}
+        self._bigrams = {k: c.most_common(1)[0][0] for k, c in bigrams.items()}
+
+    def restore(self, text: str) -> str:
+        """Accented reading of `text`; text that already has accents is returned unchanged."""
+        if has_diacritics(text):
+            return text
+        typed = words(text)
+        out: list[str] = []
+        i = 0
+        while i < len(typed):
+            pair = " ".join(typed[i : i + 2]) if i + 1 < len(typed) else ""
+            if pair and pair in self._bigrams:
+                out.extend(self._bigrams[pair].split(" "))
+                i += 2
+            else:
+                out.append(self._unigrams.get(typed[i], typed[i]))
+                i += 1
+        return " ".join(out)
