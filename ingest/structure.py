@@ -43,12 +43,13 @@ _DOC_TYPE = re.compile(
 )
 _NATIONAL_MOTTO = re.compile(r"^(CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM|Độc lập\s*-\s*Tự do\s*-\s*Hạnh phúc)", re.I)
 _NUMBER_LINE = re.compile(r"^Số\s*:\s*(\S+)")
+_PLACE_DATE = re.compile(r"^[^,.;:]{2,40},\s*ngày\s+\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4}\s*$")
 _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _DOC_NUMBER = re.compile(r"\b\d+/\d{4}/[A-ZĐ][A-ZĐ0-9]*(?:-[A-ZĐa-zđ0-9]+)*")
 _EFFECT = re.compile(r"có hiệu lực(?: thi hành)?(?: kể)? từ ngày (\d{1,2}) tháng (\d{1,2}) năm (\d{4})")
 _EFFECT_SIGNED = re.compile(r"có hiệu lực(?: thi hành)?(?: kể)? từ ngày ký")
 _AMEND_TARGET = re.compile(
-    r"^(?:[a-zđ]\)|\d+\.)?\s*(Sửa đổi, bổ sung|Sửa đổi|Bổ sung|Thay thế|Bãi bỏ)\s+(.+?)(?:\s+như sau|\s+vào sau|:|$)"
+    r"^(?:[a-zđ]\)|\d+\.)?\s*(Sửa đổi, bổ sung|Sửa đổi|Bổ sung|Thay thế|Bãi bỏ)\s+(.+?)(?:\s+như sau|:|$)"
 )
 _ISSUER_IN_TEXT = re.compile(r"(Chủ tịch Ủy ban nhân dân [^,;:]+?|Thủ tướng Chính phủ|Chính phủ) (chỉ thị|ban hành)")
 
@@ -86,12 +87,20 @@ def clean_lines(text: str) -> list[str]:
 def _starts_marker(line: str) -> bool:
     """True when a line opens a structural unit (so it never continues the line before it)."""
     patterns = (_PART, _CHAPTER, _SECTION, _ARTICLE, _ROMAN, _SUBITEM, _ITEM, _POINT, _TRAILER)
-    return line.startswith(("- ", "+ ", "• ")) or any(p.match(line) for p in patterns)
+    return line.startswith(("- ", "+ ", "• ")) or any(p.match(line) for p in patterns) or _is_header_line(line)
+
+
+def _is_header_line(line: str) -> bool:
+    """National motto, number and place-date lines, and an upper-case document type: never joined."""
+    return bool(
+        _NATIONAL_MOTTO.match(line) or _NUMBER_LINE.match(line) or _PLACE_DATE.match(line)
+        or (line.isupper() and _DOC_TYPE.match(line))
+    )
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
     """A text is hard-wrapped when many lines run straight on into a lower-case line."""
-    pairs = [(a, b) for a, b in zip(lines, lines[1:], strict=False) if a and b]
+    pairs = [(a, b) for a, b in zip(lines, lines[1:], strict=False) if a and b and not _starts_marker(b)]
     if not pairs:
         return False
     run_on = sum(1 for _, b in pairs if b[0].islower())
@@ -108,7 +117,7 @@ def paragraphs(lines: list[str]) -> list[str]:
             previous = ""
             continue
         heading = bool(_ARTICLE.match(previous) or _CHAPTER.match(previous) or _SECTION.match(previous))
-        heading = heading or previous.isupper() != line.isupper()
+        heading = heading or previous.isupper() != line.isupper() or _is_header_line(previous)
         runs_on = line[0].islower() or (
             wrapped and not heading and not previous.endswith((".", ";", ":", "!", "?", "”", '"'))
         )
@@ -125,10 +134,10 @@ def paragraphs(lines: list[str]) -> list[str]:
 
 
 def _sentence_case(text: str) -> str:
-    """'SỬA ĐỔI, BỔ SUNG MỘT SỐ ĐIỀU' -> 'Sửa đổi, bổ sung một số điều' (upper-case titles only)."""
+    """'SỬA ĐỔI NGHỊ ĐỊNH SỐ 61/2018/NĐ-CP' -> 'Sửa đổi nghị định số 61/2018/NĐ-CP' (upper-case titles only)."""
     if text != text.upper():
         return text
-    lowered = text.lower()
+    lowered = " ".join(w if any(ch.isdigit() for ch in w) else w.lower() for w in text.split(" "))
     return lowered[:1].upper() + lowered[1:]
 
 
@@ -152,9 +161,9 @@ def split_header(blocks: list[str], parsed: ParsedDocument) -> list[str]:
     for block in blocks[:type_at]:
         if number := _NUMBER_LINE.match(block):
             parsed.number = number.group(1).rstrip(".,;")
-        elif (date := _DATE.search(block)) and not parsed.issued:
+        if (date := _DATE.search(block)) and not parsed.issued:
             parsed.issued = _date(date)
-        elif block.isupper() and not _NATIONAL_MOTTO.match(block) and not parsed.issuer:
+        if block.isupper() and not _NATIONAL_MOTTO.match(block) and not parsed.issuer:
             parsed.issuer = _sentence_case(block)
     kind, rest = _DOC_TYPE.match(blocks[type_at]).groups()  # type: ignore[union-attr]
     parsed.doc_type = kind.capitalize()
@@ -195,6 +204,7 @@ class _Cursor:
     section: str = ""
     parts: list[tuple[str, list[str], str, str]] = field(default_factory=list)  # (loc, paras, heading, ctx)
     quoting: bool = False
+    awaiting_title: bool = False  # a Chương/Mục line without its title; the next upper-case line is it
 
     def open(self, loc: str, first: str, context: str = "") -> None:
         self.parts.append((loc, [first], self.heading, context))
@@ -235,7 +245,13 @@ def _try_marker(block: str, cur: _Cursor) -> bool:
     numbers = [str(n) for n in range(1, 200)]
     if m := _PART.match(block) or _CHAPTER.match(block) or _SECTION.match(block):
         cur.section = block
+        cur.awaiting_title = not m.group(3)
         return True
+    if cur.awaiting_title and block.isupper():
+        cur.section = f"{cur.section} {block}"
+        cur.awaiting_title = False
+        return True
+    cur.awaiting_title = False
     if m := _ARTICLE.match(block):
         number, rest = m.group(1), m.group(2) or ""
         cur.article, cur.item, cur.sub, cur.point = number, None, None, None

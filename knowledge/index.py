@@ -128,6 +128,10 @@ class LexicalIndex:
     def passage_scores(self, query_terms: list[str]) -> np.ndarray:
         return self._scores(self._passage_bm25, query_terms, len(self.passage_ids))
 
+    def known(self, term: str) -> bool:
+        """True when some loaded clause contains the term."""
+        return term in self._idf
+
     def idf(self, term: str) -> float:
         """Rarity of a term in the loaded clauses; a term never seen counts as rarest."""
         return self._idf.get(term, self._unseen_idf)
@@ -264,9 +268,23 @@ class ClauseIndex:
         dense_raw = self.dense_scores(text)
         dense = _dense_z(dense_raw)[lexical.passage_of_clause]
         total = (1 - r.dense_weight) * lex + r.dense_weight * dense
-        order = np.argsort(-total, kind="stable")[:k]
+        order = _one_per_passage(np.argsort(-total, kind="stable"), lexical.passage_of_clause, k)
         cosine = np.nan_to_num(dense_raw, nan=0.0)[lexical.passage_of_clause]
         return [Hit(lexical.clauses[i], float(total[i]), float(lex[i]), float(cosine[i]), int(i)) for i in order]
+
+
+def _one_per_passage(order: np.ndarray, passage_of_clause: np.ndarray, k: int) -> list[int]:
+    """The best clause of each article first (so the k results span k articles), then the rest."""
+    first: list[int] = []
+    rest: list[int] = []
+    seen: set[int] = set()
+    for i in order:
+        if len(first) >= k:
+            break
+        passage = int(passage_of_clause[i])
+        (rest if passage in seen else first).append(int(i))
+        seen.add(passage)
+    return (first + rest)[:k]
 
 
 def _dense_z(scores: np.ndarray) -> np.ndarray:

