@@ -47,7 +47,7 @@ class ChromaSettings(Section):
 
 
 class RetrievalSettings(Section):
-    dense_weight: float = Field(0.6, ge=0, le=1, description="Share of the dense (embedding) ranking.")
+    dense_weight: float = Field(0.3, ge=0, le=1, description="Share of the dense (embedding) ranking.")
     clause_weight: float = Field(
         0.5, ge=0, le=1, description="Within the lexical share: clause-level versus whole-article BM25."
     )
