@@ -59,7 +59,11 @@ def plain_bm25_mrr(laws: Path, questions: list[Question]) -> float:
     retriever.index(texts, show_progress=False)
     total = 0.0
     for q in questions:
-        ids = [retriever.vocab_dict[t] for t in dict.fromkeys(re.findall(r"\w+", q.text.lower())) if t in retriever.vocab_dict]
+        ids = [
+            retriever.vocab_dict[t]
+            for t in dict.fromkeys(re.findall(r"\w+", q.text.lower()))
+            if t in retriever.vocab_dict
+        ]
         scores = retriever.get_scores(ids) if ids else np.zeros(len(texts))
         ranked = [articles[i] for i in np.argsort(-scores)[:10]]
         rank = next((i + 1 for i, a in enumerate(ranked) if a in q.gold), None)
@@ -94,8 +98,11 @@ def sweep_mrr(index: ClauseIndex, questions: list[Question], rows, dense_w: floa
         order = _one_per_passage(np.argsort(-fused, kind="stable"), lexical.passage_of_clause, 10)
         found = [(lexical.clauses[i].doc_id, lexical.clauses[i].loc) for i in order]
         rank = next(
-            (i + 1 for i, (d, loc) in enumerate(found)
-             if any(d == gd and (loc == gl or loc.startswith(gl + ".")) for gd, gl in q.gold)),
+            (
+                i + 1
+                for i, (d, loc) in enumerate(found)
+                if any(d == gd and (loc == gl or loc.startswith(gl + ".")) for gd, gl in q.gold)
+            ),
             None,
         )
         total += 1 / rank if rank else 0.0
@@ -128,8 +135,14 @@ def main() -> None:
     if args.sweep:
         in_scope = [q for q in directive_qs if q.in_scope]
         own = [q for q in load_questions(CALIBRATION_SET) if q.in_scope]
-        sweep([("directive", directive, in_scope), ("directive-unacc", directive, unaccented(in_scope)),
-               ("own-paraphrase", directive, own + unaccented(own)), ("laws", laws, laws_qs)])
+        sweep(
+            [
+                ("directive", directive, in_scope),
+                ("directive-unacc", directive, unaccented(in_scope)),
+                ("own-paraphrase", directive, own + unaccented(own)),
+                ("laws", laws, laws_qs),
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                p for p in sorted(path.rglob("*"))
+                p
+                for p in sorted(path.rglob("*"))
                 if p.is_file() and p.suffix.lower() in READERS and not p.name.startswith(".")
             )
         else:
@@ -114,11 +115,16 @@ def document_meta(path: Path, parsed: ParsedDocument, sidecar: Sidecar) -> Docum
     else:
         title = f"{doc_type or 'Văn bản'} {subject[:1].lower()}{subject[1:]}".strip()
     return DocumentMeta(
-        doc_id=sidecar.id or path.stem, doc_type=doc_type, number=number,
-        issued=sidecar.ngay_ban_hanh or parsed.issued, issuer=sidecar.co_quan_ban_hanh or parsed.issuer,
-        subject=subject, effect=sidecar.hieu_luc or parsed.effect,
+        doc_id=sidecar.id or path.stem,
+        doc_type=doc_type,
+        number=number,
+        issued=sidecar.ngay_ban_hanh or parsed.issued,
+        issuer=sidecar.co_quan_ban_hanh or parsed.issuer,
+        subject=subject,
+        effect=sidecar.hieu_luc or parsed.effect,
         amends=sidecar.sua_doi if sidecar.sua_doi is not None else parsed.amends,
-        title=title, source=str(path),
+        title=title,
+        source=str(path),
     )
 
 
@@ -200,7 +206,10 @@ class Ingester:
                 todo = [p for p in prepared.passages if p.passage_id in missing]
                 self.index.embed_passages(todo, progress=bar.update)
                 self.index.commit_document(
-                    prepared.meta, prepared.parsed.clauses, prepared.passage_ids, prepared.sha256,
+                    prepared.meta,
+                    prepared.parsed.clauses,
+                    prepared.passage_ids,
+                    prepared.sha256,
                     has_articles=any(c.label.startswith("Điều") for c in prepared.parsed.clauses),
                 )
                 (report.updated if prepared.meta.doc_id in known else report.added).append(prepared.meta.doc_id)
@@ -210,9 +219,7 @@ class Ingester:
         needed = self.index.store.passage_ids()
         if self.index.vector_count() >= len(needed):
             return
-        rows = self.index.store.db.execute(
-            "SELECT passage, doc_id FROM clauses GROUP BY passage"
-        ).fetchall()
+        rows = self.index.store.db.execute("SELECT passage, doc_id FROM clauses GROUP BY passage").fetchall()
         texts = self._passage_texts()
         passages = [Passage(pid, doc_id, pid.split(":", 1)[1].split("#")[0], texts[pid]) for pid, doc_id in rows]
         self.index.embed_passages(self.index.missing_passages(passages))

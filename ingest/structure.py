@@ -16,8 +16,28 @@ from knowledge.records import Clause
 from knowledge.vietnamese import fold, normalize
 
 POINT_LETTERS = "abcdđefghijklmnopqrstuvwxyz"  # Vietnamese order, with the stray latin letters in place
-ROMANS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV",
-          "XVI", "XVII", "XVIII", "XIX", "XX"]
+ROMANS = [
+    "I",
+    "II",
+    "III",
+    "IV",
+    "V",
+    "VI",
+    "VII",
+    "VIII",
+    "IX",
+    "X",
+    "XI",
+    "XII",
+    "XIII",
+    "XIV",
+    "XV",
+    "XVI",
+    "XVII",
+    "XVIII",
+    "XIX",
+    "XX",
+]
 
 _URL = re.compile(r"(https?://|www\.)\S+")
 _PAGE_FURNITURE = re.compile(r"^(-\s*\d+\s*-|\d+|trang\s+\d+(\s*/\s*\d+)?|page\s+\d+(\s+of\s+\d+)?)$", re.I)
@@ -93,7 +113,9 @@ def _starts_marker(line: str) -> bool:
 def _is_header_line(line: str) -> bool:
     """National motto, number and place-date lines, and an upper-case document type: never joined."""
     return bool(
-        _NATIONAL_MOTTO.match(line) or _NUMBER_LINE.match(line) or _PLACE_DATE.match(line)
+        _NATIONAL_MOTTO.match(line)
+        or _NUMBER_LINE.match(line)
+        or _PLACE_DATE.match(line)
         or (line.isupper() and _DOC_TYPE.match(line))
     )
 

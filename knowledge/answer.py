@@ -7,7 +7,6 @@ citation is looked up again in SQLite before it is shown; one that does not reso
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ NOT_FOUND = "Không tìm thấy quy định liên quan trong các văn bản đ�
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ0-9“\"(])|(?<=;)\s+|\n")
 _ASKS_WHEN = re.compile(r"\b(khi nao|bao gio|han|thoi han|han chot|ngay nao|truoc ngay|luc nao|dinh ky|thoi gian)\b")
 _ASKS_WHO = re.compile(r"\b(ai|don vi nao|co quan nao|phong nao|trach nhiem|chu tri|giao cho|nhung ai)\b")
-_DEADLINE = re.compile(r"(trước ngày|ngày \d{1,2}|tháng \d{1,2}|hàng quý|hằng quý|6 tháng|hàng năm|hằng năm|định kỳ|"
-                       r"thời hạn|chậm nhất|kể từ ngày|trong thời gian|\d{1,2}/\d{1,2})")
+_DEADLINE = re.compile(
+    r"(trước ngày|ngày \d{1,2}|tháng \d{1,2}|hàng quý|hằng quý|6 tháng|hàng năm|hằng năm|định kỳ|"
+    r"thời hạn|chậm nhất|kể từ ngày|trong thời gian|\d{1,2}/\d{1,2})"
+)
 _RESPONSIBLE = re.compile(r"(giao|chủ trì|phối hợp|chịu trách nhiệm|có trách nhiệm|Thủ trưởng|Chủ tịch|phòng \w+)")
 
 
@@ -70,20 +71,18 @@ def split_sentences(text: str) -> list[str]:
 
 
 def best_sentence(question: str, clause: Clause) -> str:
-    """The sentence of the clause that answers: most shared terms, a deadline or unit when asked."""
+    """The sentence of the clause that answers: a deadline when asked when, a unit when asked who,
+    then the one sharing most terms with the question."""
     sentences = split_sentences(clause.text)
     if not sentences:
         return ""
     wanted = set(terms(question, drop_stopwords=True))
     folded_question = fold(normalize(question))
-    asks_when, asks_who = bool(_ASKS_WHEN.search(folded_question)), bool(_ASKS_WHO.search(folded_question))
-
-    def score(sentence: str) -> float:
-        shared = len(wanted & set(terms(sentence, expand=True)))
-        bonus = 2.0 * bool(asks_when and _DEADLINE.search(sentence)) + 2.0 * bool(asks_who and _RESPONSIBLE.search(sentence))
-        return shared + bonus - 0.01 * math.log1p(len(sentence))
-
-    return max(sentences, key=score)
+    for asks, kind in ((_ASKS_WHEN, _DEADLINE), (_ASKS_WHO, _RESPONSIBLE)):
+        if asks.search(folded_question):
+            fitting = [s for s in sentences if kind.search(s)]
+            sentences = fitting or sentences
+    return max(sentences, key=lambda s: (len(wanted & set(terms(s, expand=True))), -len(s)))
 
 
 def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) -> Citation | None:
@@ -93,8 +92,11 @@ def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) 
     if clause is None or document is None:
         return None
     return Citation(
-        doc_id=clause.doc_id, loc=clause.loc, label=citation_label(clause.label, document.title),
-        text=clause.text, score=round(hit.score, 4),
+        doc_id=clause.doc_id,
+        loc=clause.loc,
+        label=citation_label(clause.label, document.title),
+        text=clause.text,
+        score=round(hit.score, 4),
     )
 
 
@@ -136,6 +138,9 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
     best = next(h.clause for h in hits if h.clause.clause_id == f"{shown[0].doc_id}:{shown[0].loc}")
     highlight = best_sentence(index.query_text(question), best)
     return Answer(
-        question=question, answered=True, answer=render(question, best, shown, highlight), highlight=highlight,
+        question=question,
+        answered=True,
+        answer=render(question, best, shown, highlight),
+        highlight=highlight,
         citations=shown,
     )

@@ -29,8 +29,12 @@ def _index(ctx: click.Context):
 
 @click.group()
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="config.yaml to use.")
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="CCHC_DATA_DIR",
-              help="Where the Chroma store and SQLite database live (or CCHC_DATA_DIR).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="CCHC_DATA_DIR",
+    help="Where the Chroma store and SQLite database live (or CCHC_DATA_DIR).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None, verbose: bool) -> None:
@@ -41,7 +45,9 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None, ver
         cchc ingest ../shared/corpus
         cchc ask "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
         settings = load(config_path, data_dir)
@@ -75,7 +81,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
         for doc_id in items:
             click.echo(f"{label}: {doc_id}")
     click.echo(f"unchanged: {len(report.unchanged)} document(s)")
-    for path, reason in report.failed:
+    for _path, reason in report.failed:
         click.echo(f"FAILED: {reason}", err=True)
     if not report.ok:
         ctx.exit(1)
@@ -154,7 +160,9 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         click.echo("No documents loaded yet: run `cchc ingest PATH`.")
     for row in rows:
         facts = ", ".join(x for x in (row["issued"], row["issuer"], row["effect"]) if x)
-        click.echo(f"{row['doc_id']}  ({row['clause_count']} clauses)  {row['title']}" + (f"  [{facts}]" if facts else ""))
+        click.echo(
+            f"{row['doc_id']}  ({row['clause_count']} clauses)  {row['title']}" + (f"  [{facts}]" if facts else "")
+        )
 
 
 @cli.command()

@@ -53,8 +53,10 @@ class Scores:
 
 def load_questions(path: Path) -> list[Question]:
     """Questions from a YAML or JSON question file."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.suffix in {".yaml", ".yml"} else json.loads(
-        path.read_text(encoding="utf-8")
+    raw = (
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.suffix in {".yaml", ".yml"}
+        else json.loads(path.read_text(encoding="utf-8"))
     )
     default_doc = raw.get("doc_id", "")
     questions = []
@@ -102,8 +104,10 @@ def score(questions: list[Question], ask: Callable[[str], Answer]) -> Scores:
     n_in = sum(q.in_scope for q in questions)
     n_out = len(questions) - n_in
     return Scores(
-        questions=len(questions), in_scope=n_in,
-        hit_at_1=hit1 / n_in if n_in else 0.0, hit_at_3=hit3 / n_in if n_in else 0.0,
+        questions=len(questions),
+        in_scope=n_in,
+        hit_at_1=hit1 / n_in if n_in else 0.0,
+        hit_at_3=hit3 / n_in if n_in else 0.0,
         mrr_at_10=rr / n_in if n_in else 0.0,
         abstention_rate=(abstained_in + abstained_out) / len(questions) if questions else 0.0,
         out_of_scope_abstained=abstained_out / n_out if n_out else 1.0,

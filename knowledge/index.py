@@ -262,9 +262,10 @@ class ClauseIndex:
         text = self.query_text(question)
         query_terms = terms(text, drop_stopwords=True)
         r = self.settings.retrieval
-        lex = r.clause_weight * _zscores(lexical.clause_scores(query_terms)) + (1 - r.clause_weight) * _zscores(
-            lexical.passage_scores(query_terms)
-        )[lexical.passage_of_clause]
+        lex = (
+            r.clause_weight * _zscores(lexical.clause_scores(query_terms))
+            + (1 - r.clause_weight) * _zscores(lexical.passage_scores(query_terms))[lexical.passage_of_clause]
+        )
         dense_raw = self.dense_scores(text)
         dense = _dense_z(dense_raw)[lexical.passage_of_clause]
         total = (1 - r.dense_weight) * lex + r.dense_weight * dense

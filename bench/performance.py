@@ -1,0 +1,91 @@
+"""Speed and memory of the knowledge core on the 18 laws, printed as figures (never asserted in tests).
+
+    .venv/bin/python bench/performance.py [--work data/bench-perf] [--keep]
+
+1. ingest of the 18 laws into a fresh data dir (`cchc ingest`, as an operator runs it),
+2. a no-change re-ingest,
+3. warm query latency (p50/p95/max) of the full answer path over the laws' dev statements,
+4. peak resident memory of `cchc chat` answering questions on the laws' index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+CCHC = Path(sys.executable).with_name("cchc")
+
+
+def timed_cli(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(CCHC), *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def query_latencies(data_dir: Path, questions: list[str], rounds: int) -> list[float]:
+    from knowledge.answer import answer
+    from knowledge.config import load
+    from knowledge.index import ClauseIndex
+
+    index = ClauseIndex(load(ROOT / "config.yaml", data_dir))
+    answer(index, "khởi động")  # warm: model, Chroma, lexical index
+    latencies = []
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            answer(index, question)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def chat_peak_rss_mib(data_dir: Path, questions: list[str]) -> float:
+    stdin = "\n".join(questions) + "\n\n"
+    subprocess.run(
+        [str(CCHC), "--data-dir", str(data_dir), "chat"],
+        input=stdin,
+        text=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    from knowledge.evaluation import load_questions
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-perf")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="Keep the data dir afterwards.")
+    args = parser.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    laws = SHARED / "legal-bench" / "laws"
+    questions = [q.text for q in load_questions(SHARED / "legal-bench" / "dev.json")]
+
+    ingest_s = timed_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
+    print(f"ingest of 18 laws (fresh data dir): {ingest_s:.1f} s")
+    reingest_s = timed_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
+    print(f"no-change re-ingest: {reingest_s:.2f} s (whole command, model and store loading included)")
+
+    latencies = sorted(query_latencies(args.work, questions, args.rounds))
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    print(
+        f"warm query latency over {len(latencies)} questions: p50 {statistics.median(latencies):.0f} ms, "
+        f"p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms"
+    )
+    print(f"peak memory of `cchc chat` on the laws' index: {chat_peak_rss_mib(args.work, questions[:30]):.0f} MiB")
+    if not args.keep:
+        shutil.rmtree(args.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

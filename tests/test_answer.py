@@ -1,0 +1,76 @@
+"""Answers: clause-cited, highlighted, verified citations, honest abstention (real model, sample directive)."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answer import NOT_FOUND, answer, best_sentence
+from knowledge.index import ClauseIndex
+from knowledge.records import Clause
+
+
+def test_deadline_question_cites_khoan_3_and_highlights_the_date(sample_index: ClauseIndex) -> None:
+    result = answer(sample_index, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?")
+    assert result.answered
+    best = result.citations[0]
+    assert (best.doc_id, best.loc) == ("chi-thi-cchc-thi-xa", "3")
+    assert best.label.startswith("khoản 3 Chỉ thị về việc tiếp tục tăng cường")
+    assert "trước ngày 15 tháng 4 năm 2023" in result.highlight
+    assert result.answer.startswith(f"Theo {best.label}:")
+    assert best.text in result.answer  # the clause is quoted in full
+
+
+def test_unaccented_question_gets_the_same_clause(sample_index: ClauseIndex) -> None:
+    accented = answer(sample_index, "hạn nộp báo cáo kiểm điểm")
+    typed = answer(sample_index, "han nop bao cao kiem diem")
+    assert typed.answered and typed.citations[0].loc == accented.citations[0].loc == "3"
+
+
+def test_responsibility_question_names_the_unit_clause(sample_index: ClauseIndex) -> None:
+    result = answer(sample_index, "phòng Tư pháp có trách nhiệm gì trong đánh giá chỉ số CCHC cấp xã?")
+    assert result.citations[0].loc == "5"
+    assert "Tư pháp" in result.highlight
+
+
+def test_point_label_in_vietnamese_citation_order(sample_index: ClauseIndex) -> None:
+    result = answer(sample_index, "Thường xuyên rà soát đơn giản hóa, kiểm soát thủ tục hành chính")
+    assert result.citations[0].label.startswith("điểm c khoản 2 Chỉ thị")
+
+
+@pytest.mark.parametrize("question", ["Giá vàng hôm nay bao nhiêu?", "lich thi dau bong da", "xin chào"])
+def test_out_of_scope_abstains_and_cites_nothing(sample_index: ClauseIndex, question: str) -> None:
+    result = answer(sample_index, question)
+    assert not result.answered and result.citations == [] and result.answer == NOT_FOUND
+
+
+def test_empty_question_abstains(sample_index: ClauseIndex) -> None:
+    assert not answer(sample_index, "   ").answered
+
+
+def test_top_k_returns_that_many_distinct_clauses(sample_index: ClauseIndex) -> None:
+    result = answer(sample_index, "báo cáo CCHC hàng quý", top_k=7)
+    locs = [c.loc for c in result.citations]
+    assert len(locs) == 7 == len(set(locs))
+    scores = [c.score for c in result.citations]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_citations_that_no_longer_resolve_are_dropped(settings, e5) -> None:
+    from ingest.pipeline import Ingester
+    from tests.conftest import SAMPLE_CORPUS
+
+    index = ClauseIndex(settings, embeddings=e5)
+    Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
+    assert answer(index, "hạn nộp báo cáo kiểm điểm").citations[0].loc == "3"
+    assert index.lexical.clauses  # the lexical index is built while khoản 3 exists
+    index.store.db.execute("DELETE FROM clauses WHERE clause_id = 'chi-thi-cchc-thi-xa:3'")
+    index.store.db.conn.commit()
+    result = answer(index, "hạn nộp báo cáo kiểm điểm", top_k=5)
+    assert "3" not in [c.loc for c in result.citations]
+
+
+def test_best_sentence_prefers_the_deadline_when_asked_when() -> None:
+    text = "Các đơn vị gửi báo cáo kết quả về phòng Nội vụ; báo cáo gửi trước ngày 20 tháng 6."
+    clause = Clause(doc_id="d", loc="1", text=text)
+    assert best_sentence("khi nào gửi báo cáo kết quả", clause) == "báo cáo gửi trước ngày 20 tháng 6."
+    assert best_sentence("đơn vị nào nhận báo cáo kết quả", clause) == "Các đơn vị gửi báo cáo kết quả về phòng Nội vụ;"

