@@ -61,6 +61,7 @@ class _Prepared:
     passages: list[Passage]
     passage_ids: list[str]
     sha256: str
+    has_articles: bool
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
@@ -150,12 +151,9 @@ class Ingester:
         parsed = parse(read_text(path), sidecar.id or path.stem)
         if not parsed.clauses:
             raise DocumentError(f"{path}: no clauses found in the text")
-        meta = document_meta(path, parsed, sidecar)
-        clauses = [c.model_copy(update={"doc_id": meta.doc_id}) for c in parsed.clauses]
-        parsed.clauses = clauses
-        has_articles = any(c.label.startswith("Điều") for c in clauses)
-        passages, ids = build_passages(clauses, has_articles, self.index.settings.embeddings.max_words)
-        return _Prepared(meta, parsed, passages, ids, sha256)
+        has_articles = any(c.label.startswith("Điều") for c in parsed.clauses)
+        passages, ids = build_passages(parsed.clauses, has_articles, self.index.settings.embeddings.max_words)
+        return _Prepared(document_meta(path, parsed, sidecar), parsed, passages, ids, sha256, has_articles)
 
     def run(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
         """Ingest every supported file under `paths`; with `prune`, drop documents no longer there."""
@@ -210,7 +208,7 @@ class Ingester:
                     prepared.parsed.clauses,
                     prepared.passage_ids,
                     prepared.sha256,
-                    has_articles=any(c.label.startswith("Điều") for c in prepared.parsed.clauses),
+                    has_articles=prepared.has_articles,
                 )
                 (report.updated if prepared.meta.doc_id in known else report.added).append(prepared.meta.doc_id)
 

@@ -17,6 +17,7 @@ from knowledge.records import Answer, Citation, Clause, DocumentMeta
 from knowledge.vietnamese import fold, normalize, terms
 
 NOT_FOUND = "Không tìm thấy quy định liên quan trong các văn bản đã nạp."
+TOO_LONG = "Câu hỏi quá dài ({length} ký tự). Xin hỏi ngắn gọn hơn, tối đa {limit} ký tự."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ0-9“\"(])|(?<=;)\s+|\n")
 _ASKS_WHEN = re.compile(r"\b(khi nao|bao gio|han|thoi han|han chot|ngay nao|truoc ngay|luc nao|dinh ky|thoi gian)\b")
 _ASKS_WHO = re.compile(r"\b(ai|don vi nao|co quan nao|phong nao|trach nhiem|chu tri|giao cho|nhung ai)\b")
@@ -124,6 +125,9 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
     """Answer a question from the loaded texts; `top_k` returns that many clauses as citations."""
     question = normalize(question).strip()
     settings = index.settings.answer
+    if len(question) > settings.max_question_chars:
+        message = TOO_LONG.format(length=len(question), limit=settings.max_question_chars)
+        return Answer(question=question, answered=False, answer=message)
     wanted = max(top_k or 0, settings.related + 1)
     hits = index.search(question, k=max(wanted, 1)) if question else []
     if not hits:

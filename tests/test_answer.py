@@ -47,6 +47,12 @@ def test_empty_question_abstains(sample_index: ClauseIndex) -> None:
     assert not answer(sample_index, "   ").answered
 
 
+def test_overlong_question_is_refused_politely(sample_index: ClauseIndex) -> None:
+    result = answer(sample_index, "báo cáo kiểm điểm " * 200)
+    assert not result.answered and result.citations == []
+    assert result.answer.startswith("Câu hỏi quá dài (3599 ký tự)")
+
+
 def test_top_k_returns_that_many_distinct_clauses(sample_index: ClauseIndex) -> None:
     result = answer(sample_index, "báo cáo CCHC hàng quý", top_k=7)
     locs = [c.loc for c in result.citations]
