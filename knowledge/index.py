@@ -88,8 +88,8 @@ class LexicalIndex:
     def __init__(self, rows: list[tuple[Clause, str]], k1: float, b: float) -> None:
         self.clauses = [c for c, _ in rows]
         self.passage_ids = list(dict.fromkeys(p for _, p in rows))
-        position = {p: i for i, p in enumerate(self.passage_ids)}
-        self.passage_of_clause = np.array([position[p] for _, p in rows], dtype=np.int64)
+        self.passage_position = {p: i for i, p in enumerate(self.passage_ids)}
+        self.passage_of_clause = np.array([self.passage_position[p] for _, p in rows], dtype=np.int64)
         clause_terms = [terms(c.text, expand=True) for c in self.clauses]
         passage_terms: list[list[str]] = [[] for _ in self.passage_ids]
         for tokens, p in zip(clause_terms, self.passage_of_clause, strict=True):
@@ -145,6 +145,7 @@ class ClauseIndex:
         self.store = ClauseStore(open_database(settings.database_path))
         self._embeddings = embeddings
         self._vectors: Chroma | None = None
+        self.collection_name = ""  # set when the Chroma collection is opened
         self._lexical: LexicalIndex | None = None
         self._lexical_state = ""
 
@@ -169,8 +170,9 @@ class ClauseIndex:
         """The Chroma collection of this embedding model (each model keeps its own vectors)."""
         if self._vectors is None:
             model = "".join(ch if ch.isalnum() else "-" for ch in embedding_name(self.embeddings))
+            self.collection_name = f"{self.settings.chroma.collection}-{model}"[:60].strip("-")
             self._vectors = Chroma(
-                collection_name=f"{self.settings.chroma.collection}-{model}"[:60].strip("-"),
+                collection_name=self.collection_name,
                 embedding_function=self.embeddings,
                 client=self._client(),
                 collection_configuration={"hnsw": {"space": "cosine"}},
@@ -231,12 +233,13 @@ class ClauseIndex:
             self.vectors.delete(ids=stale[start : start + 500])
 
     def vector_count(self) -> int:
-        return self.vectors._collection.count()
+        """Number of passage vectors stored for this embedding model."""
+        return len(self.vectors.get(include=[])["ids"])
 
     # ------------------------------------------------------------------------------------- reading
 
     def query_text(self, question: str) -> str:
-        """The question as retrieval sees it: normalised, accents restored, abbreviations spelled out."""
+        """The question as retrieval sees it: normalised, accents restored from the loaded texts."""
         return self.lexical.restorer.restore(normalize(question).strip())
 
     def dense_scores(self, question: str) -> np.ndarray:
@@ -245,13 +248,11 @@ class ClauseIndex:
         scores = np.full(len(lexical.passage_ids), np.nan)
         if not lexical.passage_ids:
             return scores
-        position = {p: i for i, p in enumerate(lexical.passage_ids)}
         vector = self.embeddings.embed_query(lexicon().expand(question))
         k = min(self.settings.retrieval.dense_candidates, len(lexical.passage_ids))
-        results = self.vectors._collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
-        for passage_id, distance in zip(results["ids"][0], results["distances"][0], strict=True):
-            if passage_id in position:
-                scores[position[passage_id]] = 1.0 - distance
+        for passage, distance in self.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=k):
+            if passage.id in lexical.passage_position:
+                scores[lexical.passage_position[passage.id]] = 1.0 - distance
         return scores
 
     def search(self, question: str, k: int = 10) -> list[Hit]:

@@ -84,5 +84,5 @@ def test_sentence_transformers_embeddings_for_real(tmp_path: Path, e5) -> None:
     nano = ClauseIndex(make_settings(tmp_path / "data"), embeddings=e5)
     report = Ingester(nano, show_progress=False).run([corpus])
     assert report.updated == ["nghi-dinh-goc-mau"]
-    assert nano.vectors._collection.name != index.vectors._collection.name
+    assert nano.collection_name != index.collection_name
     assert nano.vector_count() == index.vector_count() > 0
