@@ -101,8 +101,11 @@ def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) 
     )
 
 
-def render(question: str, best: Clause, citations: list[Citation], highlight: str) -> str:
-    """Plain-text answer: where it is written, the answering sentence, the clause, related clauses."""
+def render(best: Clause, citations: list[Citation], highlight: str, title: str) -> str:
+    """Plain-text answer: where it is written, the answering sentence, the clause, related clauses.
+
+    Related clauses of the same document (`title`) are named without repeating the document's name.
+    """
     head = citations[0]
     lines = [f"Theo {head.label}:"]
     if highlight and highlight != best.text.strip():
@@ -112,7 +115,9 @@ def render(question: str, best: Clause, citations: list[Citation], highlight: st
     lines += ["", f"Nguyên văn {best.label}:", best.text]
     if len(citations) > 1:
         lines += ["", "Điều khoản liên quan:"]
-        lines += [f"- {c.label}: {_shorten(c.text)}" for c in citations[1:]]
+        for c in citations[1:]:
+            label = c.label.removesuffix(f" {title}") if c.doc_id == head.doc_id else c.label
+            lines.append(f"- {label}: {_shorten(c.text)}")
     return "\n".join(lines)
 
 
@@ -144,7 +149,7 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
     return Answer(
         question=question,
         answered=True,
-        answer=render(question, best, shown, highlight),
+        answer=render(best, shown, highlight, documents[best.doc_id].title),
         highlight=highlight,
         citations=shown,
     )
