@@ -20,7 +20,7 @@ from ingest.structure import ParsedDocument, parse
 from knowledge.index import ClauseIndex, Passage, build_passages
 from knowledge.records import DocumentMeta
 
-PARSER_VERSION = "1"  # bump when parsing changes, so every file is read again
+PARSER_VERSION = "2"  # bump when parsing changes, so every file is read again
 
 
 class Sidecar(BaseModel):

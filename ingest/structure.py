@@ -15,6 +15,7 @@ from knowledge.labels import clause_label, document_name
 from knowledge.records import Clause
 from knowledge.vietnamese import fold, normalize
 
+DIVISIONS = ["phần", "chương", "mục"]  # outermost first
 POINT_LETTERS = "abcdđefghijklmnopqrstuvwxyz"  # Vietnamese order, with the stray latin letters in place
 ROMANS = [
     "I",
@@ -214,6 +215,17 @@ def _until_trailer(body: list[str]) -> list[str]:
 
 
 @dataclass
+class _Part:
+    """A clause being filled: its loc, paragraphs and surroundings."""
+
+    loc: str
+    paras: list[str]
+    heading: str = ""  # the enclosing Điều or roman part
+    context: str = ""  # lead-in of the parent khoản
+    division: str = ""  # Phần › Chương › Mục
+
+
+@dataclass
 class _Cursor:
     """Where the parser stands: the open numbers at each level and the clause being filled."""
 
@@ -223,27 +235,34 @@ class _Cursor:
     sub: str | None = None
     point: str | None = None
     heading: str = ""
-    section: str = ""
-    parts: list[tuple[str, list[str], str, str]] = field(default_factory=list)  # (loc, paras, heading, ctx)
+    divisions: dict[str, str] = field(default_factory=dict)  # "phần"/"chương"/"mục" -> its heading
+    parts: list[_Part] = field(default_factory=list)
     quoting: bool = False
-    awaiting_title: bool = False  # a Chương/Mục line without its title; the next upper-case line is it
+    awaiting_title: str = ""  # a Chương/Mục line without its title: the level whose title comes next
 
     def open(self, loc: str, first: str, context: str = "") -> None:
-        self.parts.append((loc, [first], self.heading, context))
+        division = " › ".join(self.divisions[k] for k in DIVISIONS if k in self.divisions)
+        self.parts.append(_Part(loc, [first], self.heading, context, division))
 
     def append(self, text: str) -> None:
         if not self.parts:
-            self.parts.append(("preamble", [], "", ""))
-        self.parts[-1][1].append(text)
+            self.parts.append(_Part("preamble", []))
+        self.parts[-1].paras.append(text)
 
     def current_text(self) -> str:
-        return self.parts[-1][1][0] if self.parts and self.parts[-1][1] else ""
+        return self.parts[-1].paras[0] if self.parts and self.parts[-1].paras else ""
 
     def text_of(self, loc: str | None) -> str:
-        for part_loc, paras, _, _ in reversed(self.parts):
-            if part_loc == loc:
-                return paras[0] if paras else ""
+        for part in reversed(self.parts):
+            if part.loc == loc:
+                return part.paras[0] if part.paras else ""
         return ""
+
+    def enter_division(self, level: str, heading: str) -> None:
+        """A Phần, Chương or Mục starts: deeper divisions close."""
+        for deeper in DIVISIONS[DIVISIONS.index(level) :]:
+            self.divisions.pop(deeper, None)
+        self.divisions[level] = heading
 
     def item_loc(self) -> str | None:
         parent = self.article or self.roman
@@ -266,14 +285,15 @@ def _try_marker(block: str, cur: _Cursor) -> bool:
     """Open a new clause if `block` starts one the numbering makes believable; True if it did."""
     numbers = [str(n) for n in range(1, 200)]
     if m := _PART.match(block) or _CHAPTER.match(block) or _SECTION.match(block):
-        cur.section = block
-        cur.awaiting_title = not m.group(3)
+        level = m.group(1).lower()
+        cur.enter_division(level, block)
+        cur.awaiting_title = "" if m.group(3) else level
         return True
     if cur.awaiting_title and block.isupper():
-        cur.section = f"{cur.section} {block}"
-        cur.awaiting_title = False
+        cur.divisions[cur.awaiting_title] += f" {block}"
+        cur.awaiting_title = ""
         return True
-    cur.awaiting_title = False
+    cur.awaiting_title = ""
     if m := _ARTICLE.match(block):
         number, rest = m.group(1), m.group(2) or ""
         cur.article, cur.item, cur.sub, cur.point = number, None, None, None
@@ -323,11 +343,11 @@ def _feed(block: str, cur: _Cursor) -> None:
         cur.append(block)
 
 
-def _closing_start(parts: list[tuple[str, list[str], str, str]], has_articles: bool) -> int:
+def _closing_start(parts: list[_Part], has_articles: bool) -> int:
     """How many trailing paragraphs of the last clause are the document's closing text."""
     if not parts:
         return 0
-    paras = parts[-1][1]
+    paras = parts[-1].paras
     count = 0
     for index in range(len(paras) - 1, 0, -1):  # never the clause's own first paragraph
         text = paras[index]
@@ -362,23 +382,26 @@ def parse(text: str, doc_id: str) -> ParsedDocument:
         _feed(block, cur)
     closing = _closing_start(cur.parts, has_articles=cur.article is not None)
     if closing:
-        cur.parts[-1][1][-closing:], tail = [], cur.parts[-1][1][-closing:]
-        cur.parts.append(("closing", tail, "", ""))
-    parsed.clauses = [
-        Clause(
-            doc_id=doc_id,
-            loc=loc,
-            label=clause_label(loc, has_articles=cur.article is not None),
-            text="\n".join(paras),
-            heading=heading if heading != paras[0] else "",
-            context=context,
-            amends=_amend_target(paras[0], parsed.amends) if parsed.amends else "",
-            order=order,
-        )
-        for order, (loc, paras, heading, context) in enumerate(cur.parts)
-        if paras
-    ]
+        last = cur.parts[-1]
+        last.paras, tail = last.paras[:-closing], last.paras[-closing:]
+        cur.parts.append(_Part("closing", tail))
+    has_articles = cur.article is not None
+    parsed.clauses = [_clause(doc_id, order, part, has_articles, parsed.amends) for order, part in enumerate(cur.parts)]
     return parsed
+
+
+def _clause(doc_id: str, order: int, part: _Part, has_articles: bool, amended: list[str]) -> Clause:
+    return Clause(
+        doc_id=doc_id,
+        loc=part.loc,
+        label=clause_label(part.loc, has_articles),
+        text="\n".join(part.paras),
+        heading=part.heading if part.heading != part.paras[0] else "",
+        context=part.context,
+        division=part.division,
+        amends=_amend_target(part.paras[0], amended) if amended else "",
+        order=order,
+    )
 
 
 def _read_facts(body: list[str], parsed: ParsedDocument) -> None:

@@ -184,6 +184,8 @@ def show(ctx: click.Context, clause_id: str) -> None:
         raise click.ClickException(f"no clause {clause_id} (see `cchc docs`; ids look like doc_id:2.c)")
     document = store.document(clause.doc_id)
     click.echo(citation_label(clause.label, document.title if document else ""))
+    if clause.division:
+        click.echo(clause.division)
     if clause.heading:
         click.echo(clause.heading)
     click.echo(clause.text)

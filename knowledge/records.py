@@ -35,6 +35,7 @@ class Clause(Record):
     text: str = Field(description="The clause's own text, without its sub-clauses.")
     heading: str = Field("", description="Title of the enclosing Điều or part, for context.")
     context: str = Field("", description="Lead-in text of the parent clause, for context.")
+    division: str = Field("", description="Enclosing Phần › Chương › Mục headings, where the text has them.")
     amends: str = Field("", description="What an amending clause changes, e.g. 'khoản 3 Điều 2'.")
     order: int = Field(0, description="Position in the document.")
 

@@ -59,6 +59,11 @@ def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
     db["clauses"].create_index(["doc_id", "ord"])
 
 
+@migrations()
+def m002_clause_division(db: sqlite_utils.Database) -> None:
+    db["clauses"].add_column("division", str, not_null_default="")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the project database and apply pending migrations."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,16 +92,14 @@ def _meta_from_row(row: dict) -> DocumentMeta:
 
 
 def _clause_from_row(row: dict) -> Clause:
-    return Clause(
-        doc_id=row["doc_id"],
-        loc=row["loc"],
-        label=row["label"],
-        text=row["text"],
-        heading=row["heading"],
-        context=row["context"],
-        amends=row["amends"],
-        order=row["ord"],
-    )
+    fields = {name: row[name] for name in Clause.model_fields if name in row}
+    return Clause(**fields, order=row["ord"])
+
+
+def _clause_row(clause: Clause, passage: str) -> dict:
+    row = clause.model_dump(exclude={"order"})
+    row.update(clause_id=clause.clause_id, ord=clause.order, passage=passage)
+    return row
 
 
 class ClauseStore:
@@ -109,21 +112,7 @@ class ClauseStore:
         self, meta: DocumentMeta, clauses: list[Clause], passages: list[str], sha256: str, has_articles: bool
     ) -> None:
         """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage)."""
-        rows = [
-            {
-                "clause_id": c.clause_id,
-                "doc_id": c.doc_id,
-                "loc": c.loc,
-                "label": c.label,
-                "text": c.text,
-                "heading": c.heading,
-                "context": c.context,
-                "amends": c.amends,
-                "ord": c.order,
-                "passage": p,
-            }
-            for c, p in zip(clauses, passages, strict=True)
-        ]
+        rows = [_clause_row(c, p) for c, p in zip(clauses, passages, strict=True)]
         with self.db.atomic():
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [meta.doc_id])
             self.db["documents"].upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")

@@ -125,6 +125,9 @@ def test_decree_header_chapters_and_sections() -> None:
     assert clauses["3.2.b"].label == "điểm b khoản 2 Điều 3"
     assert clauses["2.3"].text.endswith("tính từ ngày tiếp nhận hồ sơ đến ngày trả kết quả.")
     assert "ĐIỀU KHOẢN THI HÀNH" not in clauses["4.2"].text  # a chapter title is not clause text
+    assert clauses["2.1"].division == "Chương I NHỮNG QUY ĐỊNH CHUNG"
+    assert clauses["3.2.a"].division == "Chương II TỔ CHỨC THỰC HIỆN › Mục 1. BỘ PHẬN TIẾP NHẬN"
+    assert clauses["5"].division == "Chương III ĐIỀU KHOẢN THI HÀNH"  # a new Chương closes the Mục
     assert clauses["preamble"].text.count("Căn cứ") == 1
 
 
