@@ -18,13 +18,15 @@ install-test: $(VENV)/bin/python
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[test,sentence-transformers]'
 
-# Build the index from the sample corpus (config.yaml `corpus`), then chat in the console.
+# Build the index from the sample corpus (config.yaml `corpus`), then run the Telegram bot when
+# TELEGRAM_BOT_TOKEN is set, else the console chat.
 run: install
 	$(CCHC) ingest
-	$(CCHC) chat
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(CCHC) serve; else $(CCHC) chat; fi
 
 test: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest
 
 bench: install

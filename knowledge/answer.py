@@ -153,3 +153,25 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
         highlight=highlight,
         citations=shown,
     )
+
+
+def whole_unit(loc: str, has_articles: bool) -> str:
+    """The article or item a clause belongs to: '7.2.a' -> '7' in a law, '2.c' -> '2', 'III.1.a' -> 'III.1'."""
+    parts = loc.split(".")
+    if not has_articles and parts[0].isupper() and len(parts) > 1:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def full_text(index: ClauseIndex, doc_id: str, loc: str) -> tuple[str, str] | None:
+    """Label and text of the whole article or item holding a clause ("Toàn văn"), or None if gone."""
+    rows = {row["doc_id"]: row for row in index.store.document_rows()}
+    if doc_id not in rows:
+        return None
+    unit = whole_unit(loc, bool(rows[doc_id]["has_articles"]))
+    members = [c for c in index.store.clauses(doc_id) if c.loc == unit or c.loc.startswith(unit + ".")]
+    if not members:
+        return None
+    head = next((c for c in members if c.loc == unit), members[0])
+    label = citation_label(head.label, rows[doc_id]["title"])
+    return label, "\n".join(c.text for c in members)

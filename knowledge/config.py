@@ -62,6 +62,39 @@ class AnswerSettings(Section):
     max_question_chars: int = Field(1000, ge=10, le=10000)
 
 
+class WebhookSettings(Section):
+    listen: str = Field("127.0.0.1", description="Address the webhook server binds to.")
+    port: int = Field(8443, ge=1, le=65535)
+    url_path: str = Field("telegram", description="Path Telegram posts updates to.")
+    public_url: str = Field("", description="Public https URL that reaches url_path (behind a reverse proxy).")
+
+
+class RateLimitSettings(Section):
+    questions: int = Field(10, ge=1, le=1000, description="Questions one user may ask ...")
+    per_seconds: int = Field(60, ge=1, le=86400, description="... within this many seconds.")
+
+
+class TelegramSettings(Section):
+    api_base_url: str = Field(
+        "", description="A self-hosted Bot API server, as PTB's base_url (e.g. http://127.0.0.1:8081/bot)."
+    )
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    approval_required: bool = Field(True, description="New officials wait for an admin's approval.")
+    admins: list[int] = Field(default_factory=list, description="Telegram user ids of phòng Nội vụ staff.")
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    send_retries: int = Field(3, ge=0, le=10, description="Retries of a send after a 429 or a network error.")
+
+
+class Unit(Section):
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,20}$", description="Short code, used in CSV files and commands.")
+    name: str = Field(min_length=2)
+    kind: Literal["phong-ban", "xa-phuong"] = Field(description="A town department, or a commune/ward.")
+
+
+DEFAULT_POSITIONS = ["Thủ trưởng", "Phó Thủ trưởng", "Chủ tịch UBND", "Phó Chủ tịch UBND", "Công chức", "Viên chức"]
+
+
 class Settings(Section):
     data_dir: Path = Field(Path("data"), description="Chroma store and SQLite database; relative to the config.")
     corpus: list[Path] = Field(default_factory=list, description="Files or folders `cchc ingest` reads by default.")
@@ -69,6 +102,22 @@ class Settings(Section):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    units: list[Unit] = Field(default_factory=list, description="Phòng ban and UBND xã/phường of the town.")
+    positions: list[str] = Field(default_factory=lambda: list(DEFAULT_POSITIONS), min_length=1)
+
+    @model_validator(mode="after")
+    def _units_unique(self) -> Settings:
+        for attribute in ("code", "name"):
+            values = [getattr(u, attribute).lower() for u in self.units]
+            if duplicate := next((v for v in values if values.count(v) > 1), None):
+                raise ValueError(f"units: {attribute} '{duplicate}' is listed twice")
+        return self
+
+    def unit(self, name_or_code: str) -> Unit | None:
+        """The unit with this code or name (case and spacing ignored)."""
+        wanted = " ".join(name_or_code.split()).lower()
+        return next((u for u in self.units if wanted in (u.code.lower(), " ".join(u.name.split()).lower())), None)
 
     @property
     def database_path(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer import NOT_FOUND, answer, best_sentence
+from knowledge.answer import NOT_FOUND, answer, best_sentence, full_text, whole_unit
 from knowledge.index import ClauseIndex
 from knowledge.records import Clause
 
@@ -80,3 +80,17 @@ def test_best_sentence_prefers_the_deadline_when_asked_when() -> None:
     clause = Clause(doc_id="d", loc="1", text=text)
     assert best_sentence("khi nào gửi báo cáo kết quả", clause) == "báo cáo gửi trước ngày 20 tháng 6."
     assert best_sentence("đơn vị nào nhận báo cáo kết quả", clause) == "Các đơn vị gửi báo cáo kết quả về phòng Nội vụ;"
+
+
+def test_whole_unit_of_a_clause() -> None:
+    assert whole_unit("7.2.a", has_articles=True) == "7"
+    assert whole_unit("2.c", has_articles=False) == "2"
+    assert whole_unit("III.1.a", has_articles=False) == "III.1"
+    assert whole_unit("preamble", has_articles=False) == "preamble"
+
+
+def test_full_text_gathers_the_item_and_its_points(sample_index: ClauseIndex) -> None:
+    label, text = full_text(sample_index, "chi-thi-cchc-thi-xa", "2.c")
+    assert label.startswith("khoản 2 Chỉ thị")
+    assert text.startswith("2. Tập trung thực hiện các giải pháp") and "f) Đẩy mạnh ứng dụng" in text
+    assert full_text(sample_index, "no-such-doc", "1") is None

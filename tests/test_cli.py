@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from knowledge.cli import cli
+from cchc.cli import cli
 from tests.conftest import DATA, ROOT, SAMPLE_CORPUS
 
 CITATION_KEYS = {"doc_id": str, "loc": str, "label": str, "text": str, "score": float}
@@ -155,3 +155,64 @@ def test_readme_mentions_every_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in cli.commands:
         assert f"cchc {name}" in readme, f"README does not mention `cchc {name}`"
+
+
+def test_serve_without_token_says_how_to_set_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "serve"], env={"TELEGRAM_BOT_TOKEN": ""})
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.output and "export TELEGRAM_BOT_TOKEN=" in result.output
+
+
+def test_serve_webhook_without_secret_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("telegram:\n  mode: webhook\n", encoding="utf-8")
+    env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": ""}
+    result = CliRunner().invoke(cli, ["--config", str(config), "--data-dir", str(tmp_path), "serve"], env=env)
+    assert result.exit_code == 1 and "TELEGRAM_WEBHOOK_SECRET is not set" in result.output
+
+
+STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
+
+
+def test_users_import_reports_bad_rows_and_writes_nothing(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        STAFF_HEADER
+        + "Nguyễn Văn A,Phòng Nội vụ,Thủ trưởng,0912345678,\n"
+        + "Trần B,Phòng Không Có,Công chức,,\n"
+        + ",TP,Công chức,,\n"
+        + "Lê C,TP,Công chức,12ab,\n"
+        + "Phạm D,TP,Công chức,,abc\n"
+        + "Võ E,TP,Công chức,0912345678,\n",
+        encoding="utf-8",
+    )
+    result = run(tmp_path, "users", "import", str(staff))
+    assert result.exit_code == 1
+    assert f"{staff}: row 3: don_vi 'Phòng Không Có' is not a unit name or code in config.yaml" in result.output
+    assert f"{staff}: row 4: ho_ten is empty" in result.output
+    assert f"{staff}: row 5: so_dien_thoai '12ab' is not a phone number" in result.output
+    assert f"{staff}: row 6: telegram_id 'abc' is not a number" in result.output
+    assert f"{staff}: row 7: phone 0912345678 repeats row 2" in result.output
+    assert "5 bad row(s); nothing was imported" in result.output
+    assert run(tmp_path, "users", "list", "--json").output == ""
+
+
+def test_users_import_and_list(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        STAFF_HEADER + "Nguyễn Văn A,NV,Thủ trưởng,+84 912 345 678,\nTrần B,Phòng Tư pháp,Công chức,,555\n"
+    )
+    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 2 added, 0 updated\n"
+    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 0 added, 2 updated\n"
+    rows = [json.loads(line) for line in run(tmp_path, "users", "list", "--json").output.splitlines()]
+    assert [(r["full_name"], r["unit_code"], r["phone"], r["telegram_id"], r["status"]) for r in rows] == [
+        ("Nguyễn Văn A", "NV", "0912345678", None, "approved"),
+        ("Trần B", "TP", "", 555, "approved"),
+    ]
+
+
+def test_users_import_bad_header(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text("name,unit\nA,NV\n", encoding="utf-8")
+    result = run(tmp_path, "users", "import", str(staff))
+    assert "row 1: header must be ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id (found name,unit)" in result.output

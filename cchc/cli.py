@@ -15,7 +15,7 @@ log = logging.getLogger("cchc")
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
+    return ctx.find_root().obj["settings"]
 
 
 def _index(ctx: click.Context):
@@ -216,6 +216,92 @@ def eval_command(ctx: click.Context, files: tuple[Path, ...], unaccented: bool) 
         click.echo("\n".join(score(questions, ask).lines(path.name)))
         if unaccented:
             click.echo("\n".join(score(strip_accents(questions), ask).lines(f"{path.name} (unaccented)")))
+
+
+@cli.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the Telegram bot (token from TELEGRAM_BOT_TOKEN; polling, or webhook by config).
+
+    \b
+    Example:
+        export TELEGRAM_BOT_TOKEN='123456:ABC...'
+        cchc serve
+    """
+    import os
+
+    from bot.app import ServeError
+    from bot.app import serve as run_bot
+
+    try:
+        run_bot(_settings(ctx), os.environ.get("TELEGRAM_BOT_TOKEN"))
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.group()
+def users() -> None:
+    """Officials who may use the bot: import a staff list, list users.
+
+    \b
+    Example:
+        cchc users import staff.csv
+        cchc users list --json
+    """
+
+
+def _user_store(ctx: click.Context):
+    from knowledge.store import open_database
+    from knowledge.users import UserStore
+
+    return UserStore(open_database(_settings(ctx).database_path))
+
+
+@users.command(name="import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def users_import(ctx: click.Context, csv_file: Path) -> None:
+    """Load a staff list: header ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id.
+
+    Every row is checked first; bad rows are reported by number and nothing is written unless all are
+    valid. A row with a telegram_id is approved at once; the others are approved when the official
+    shares that phone number with the bot at /start.
+
+    \b
+    Example:
+        cchc users import can-bo.csv
+    """
+    from knowledge.users import StaffListError
+
+    try:
+        text = csv_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{csv_file}: not UTF-8; save it as CSV UTF-8 and import again") from None
+    try:
+        added, updated = _user_store(ctx).import_csv(text, _settings(ctx))
+    except StaffListError as exc:
+        for problem in exc.problems:
+            click.echo(f"{csv_file}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} bad row(s); nothing was imported") from None
+    click.echo(f"imported: {added} added, {updated} updated")
+
+
+@users.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per user.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """List the users with unit, position and status.
+
+    \b
+    Example:
+        cchc users list --json
+    """
+    for user in _user_store(ctx).list():
+        if as_json:
+            click.echo(user.model_dump_json())
+        else:
+            linked = user.telegram_id if user.telegram_id else "-"
+            click.echo(f"#{user.id}  {user.full_name}  {user.unit_code}  {user.position}  {user.status}  {linked}")
 
 
 def main() -> None:

@@ -1,0 +1,105 @@
+"""Admin commands for phòng Nội vụ: list, move, deactivate and reactivate users; export feedback."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers import reply, services
+
+STATUS_WORD = {"approved": "đã duyệt", "pending": "chờ duyệt", "rejected": "từ chối", "inactive": "đã khóa"}
+
+
+async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for an admin; anyone else is refused and the attempt is audited."""
+    settings, _, users = services(context)
+    user_id = update.effective_user.id  # type: ignore[union-attr]
+    if user_id in settings.telegram.admins:
+        return True
+    users.audit(user_id, "denied", "admin-command", (update.effective_message.text or "")[:200])  # type: ignore[union-attr]
+    await reply(update, context, "Lệnh này chỉ dành cho quản trị viên (phòng Nội vụ).")
+    return False
+
+
+async def list_users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/nguoidung [cho|duyet|khoa]: users with id, unit, position and status."""
+    if not await is_admin(update, context):
+        return
+    _, _, users = services(context)
+    wanted = {"cho": "pending", "duyet": "approved", "khoa": "inactive"}.get((context.args or [""])[0])
+    rows = users.list(status=wanted)  # type: ignore[arg-type]
+    if not rows:
+        await reply(update, context, "Chưa có người dùng nào.")
+        return
+    lines = [f"<b>Người dùng ({len(rows)})</b>"] + [
+        f"#{u.id} {escape(u.full_name)} · {escape(u.unit_code)} · {escape(u.position)} · {STATUS_WORD[u.status]}"
+        + ("" if u.telegram_id else " · chưa liên kết Telegram")
+        + (" · đã chặn trợ lý" if u.blocked else "")
+        for u in rows
+    ]
+    await reply(update, context, "\n".join(lines[:200]))
+
+
+async def _user_command(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, need: int):
+    if not await is_admin(update, context):
+        return None
+    try:
+        args = context.args or []
+        user_id = int(args[0])
+        if len(args) < need:
+            raise IndexError
+    except (IndexError, ValueError):
+        await reply(update, context, usage)
+        return None
+    return user_id, (context.args or [])[1:]
+
+
+async def move_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/chuyen <id> <mã đơn vị>: move a user to another unit."""
+    parsed = await _user_command(update, context, "Cách dùng: <code>/chuyen &lt;id&gt; &lt;mã đơn vị&gt;</code>", 2)
+    if parsed is None:
+        return
+    settings, _, users = services(context)
+    unit = settings.unit(" ".join(parsed[1]))
+    if unit is None:
+        codes = ", ".join(u.code for u in settings.units)
+        await reply(update, context, f"Không có đơn vị này. Mã đơn vị: {escape(codes)}")
+        return
+    user = users.move(parsed[0], unit.code, actor=update.effective_user.id)  # type: ignore[union-attr]
+    await reply(
+        update, context, f"Đã chuyển #{parsed[0]} sang {escape(unit.name)}." if user else "Không có người dùng này."
+    )
+
+
+async def _set_status(update: Update, context: ContextTypes.DEFAULT_TYPE, status: str, usage: str, done: str) -> None:
+    parsed = await _user_command(update, context, usage, 1)
+    if parsed is None:
+        return
+    _, _, users = services(context)
+    user = users.set_status(parsed[0], status, actor=update.effective_user.id)  # type: ignore[arg-type,union-attr]
+    await reply(update, context, done.format(id=parsed[0]) if user else "Không có người dùng này.")
+
+
+async def deactivate_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/khoa <id>: deactivate a user (no answers, tasks or announcements)."""
+    await _set_status(update, context, "inactive", "Cách dùng: <code>/khoa &lt;id&gt;</code>", "Đã khóa #{id}.")
+
+
+async def reactivate_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mokhoa <id>: approve (or re-approve) a user."""
+    await _set_status(update, context, "approved", "Cách dùng: <code>/mokhoa &lt;id&gt;</code>", "Đã mở khóa #{id}.")
+
+
+async def export_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/phanhoi: 👍/👎 with their questions and citations, as a CSV file."""
+    if not await is_admin(update, context):
+        return
+    _, _, users = services(context)
+    data = users.feedback_csv().encode("utf-8-sig")
+    await context.bot.send_document(
+        update.effective_chat.id,
+        InputFile(data, filename="phan-hoi.csv"),
+        caption="Phản hồi của người dùng",  # type: ignore[union-attr]
+    )

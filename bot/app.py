@@ -1,0 +1,156 @@
+"""build_application(settings): every handler, the rate limiter and the services, wired in one place."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import admin, handlers, registration
+from knowledge.config import Settings
+from knowledge.index import ClauseIndex
+from knowledge.store import open_database
+from knowledge.users import UserStore
+
+log = logging.getLogger(__name__)
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's coming default)
+SECRET_MISSING = (
+    "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs a secret token (1-256 characters A-Z a-z 0-9 _ -), "
+    "e.g. export TELEGRAM_WEBHOOK_SECRET=$(openssl rand -hex 32)"
+)
+TOKEN_MISSING = (
+    "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then run: "
+    "export TELEGRAM_BOT_TOKEN='123456:ABC...' && cchc serve"
+)
+COMMANDS = [
+    BotCommand("hoi", "Đặt câu hỏi (dùng trong nhóm)"),
+    BotCommand("nguon", "Các văn bản đã nạp"),
+    BotCommand("huongdan", "Hướng dẫn sử dụng"),
+    BotCommand("start", "Đăng ký sử dụng"),
+]
+NON_TEXT = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.ANIMATION
+)
+
+
+def api_base_url(settings: Settings) -> str:
+    """TELEGRAM_API_BASE_URL, else telegram.api_base_url, else Telegram's own servers ('')."""
+    return os.environ.get("TELEGRAM_API_BASE_URL") or settings.telegram.api_base_url
+
+
+def registration_conversation() -> ConversationHandler:
+    with warnings.catch_warnings():  # per_message=False is intended: the flow is per user and chat
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[CommandHandler("start", registration.start, filters.ChatType.PRIVATE)],
+            states={
+                registration.NAME: [
+                    MessageHandler(filters.CONTACT, registration.got_contact),
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, registration.got_name),
+                ],
+                registration.UNIT: [CallbackQueryHandler(registration.got_unit, pattern=r"^unit:")],
+                registration.POSITION: [CallbackQueryHandler(registration.got_position, pattern=r"^pos:")],
+            },
+            fallbacks=[CommandHandler(["huy", "cancel"], registration.cancel)],
+        )
+
+
+def add_handlers(application: Application) -> None:
+    """All handlers in one list; the registration conversation goes first so it sees the name typed."""
+    application.add_handlers(
+        [
+            registration_conversation(),
+            CallbackQueryHandler(registration.decide, pattern=r"^reg:"),
+            CommandHandler(["hoi", "ask"], handlers.ask_command),
+            CommandHandler(["nguon", "sources"], handlers.sources),
+            CommandHandler(["huongdan", "help"], handlers.help_command),
+            CommandHandler(["nguoidung", "users"], admin.list_users),
+            CommandHandler(["chuyen", "move"], admin.move_user),
+            CommandHandler(["khoa", "deactivate"], admin.deactivate_user),
+            CommandHandler(["mokhoa", "activate"], admin.reactivate_user),
+            CommandHandler(["phanhoi", "feedback"], admin.export_feedback),
+            CallbackQueryHandler(handlers.full_text_button, pattern=r"^full:"),
+            CallbackQueryHandler(handlers.related_button, pattern=r"^rel:"),
+            CallbackQueryHandler(handlers.vote_button, pattern=r"^vote:"),
+            CallbackQueryHandler(handlers.noop_button, pattern=r"^noop$"),
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.ask_private),
+            MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, handlers.ask_group),
+            MessageHandler(NON_TEXT, handlers.non_text),
+        ]
+    )
+    application.add_error_handler(handlers.on_error)
+
+
+def build_application(
+    settings: Settings, token: str, index: ClauseIndex | None = None, users: UserStore | None = None
+) -> Application:
+    """The bot for these settings; `index` and `users` may be injected (tests), else opened at start."""
+
+    async def post_init(application: Application) -> None:
+        data = application.bot_data
+        data["index"] = index or ClauseIndex(settings)
+        data["index"].search("khởi động", k=1)  # load the model and the lexical index before the first question
+        data["users"] = users or UserStore(open_database(settings.database_path))
+        await application.bot.set_my_commands(COMMANDS)
+        log.info("bot @%s ready", application.bot.username)
+
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .rate_limiter(AIORateLimiter(max_retries=settings.telegram.send_retries))
+        .post_init(post_init)
+    )
+    if base_url := api_base_url(settings):
+        builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))
+    application = builder.build()
+    limit = settings.telegram.rate_limit
+    application.bot_data.update(settings=settings, limiter=handlers.RateLimiter(limit.questions, limit.per_seconds))
+    add_handlers(application)
+    return application
+
+
+class ServeError(Exception):
+    """The bot cannot start: a missing token or secret; the message says how to set it."""
+
+
+def serve(settings: Settings, token: str | None) -> None:
+    """Run the bot until interrupted: long polling, or a webhook server when configured."""
+    if not token:
+        raise ServeError(TOKEN_MISSING)
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+    if settings.telegram.mode == "webhook" and not secret:
+        raise ServeError(SECRET_MISSING)
+    application = build_application(settings, token)
+    if settings.telegram.mode == "webhook":
+        webhook = settings.telegram.webhook
+        application.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.url_path,
+            secret_token=secret,
+            webhook_url=webhook.public_url or None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

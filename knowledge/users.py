@@ -1,0 +1,331 @@
+"""Officials, registrations, audit entries and answer feedback, in the project's SQLite database.
+
+No Telegram here: the bot calls these functions, and so do the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+import sqlite_utils
+from pydantic import Field
+from sqlite_utils.migrations import Migrations
+
+from knowledge.config import Settings
+from knowledge.records import Citation, Record
+
+Status = Literal["pending", "approved", "rejected", "inactive"]
+CSV_HEADER = ["ho_ten", "don_vi", "chuc_vu", "so_dien_thoai", "telegram_id"]
+migrations = Migrations("cchc.users")
+
+
+@migrations()
+def m001_users_audit_feedback(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {
+            "id": int,
+            "telegram_id": int,
+            "chat_id": int,
+            "full_name": str,
+            "unit_code": str,
+            "position": str,
+            "phone": str,
+            "status": str,
+            "source": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["users"].create_index(["telegram_id"], unique=True)
+    db["users"].create_index(["phone"])
+    db["audit"].create({"id": int, "at": str, "actor": int, "action": str, "target": str, "detail": str}, pk="id")
+    db["answers"].create(
+        {"id": int, "at": str, "telegram_id": int, "question": str, "answered": int, "citations": str}, pk="id"
+    )
+    db["feedback"].create(
+        {"answer_id": int, "telegram_id": int, "vote": int, "at": str},
+        pk=("answer_id", "telegram_id"),
+        foreign_keys=[("answer_id", "answers", "id")],
+    )
+
+
+@migrations()
+def m002_blocked_flag(db: sqlite_utils.Database) -> None:
+    """Telegram said 403 (the official blocked the bot): nothing more is sent until they write again."""
+    db["users"].add_column("blocked", int, not_null_default=0)
+
+
+class User(Record):
+    """An official known to the assistant (registered through Telegram or imported from a staff list)."""
+
+    id: int
+    telegram_id: int | None = None
+    chat_id: int | None = None
+    full_name: str
+    unit_code: str
+    position: str
+    phone: str = ""
+    status: Status
+    source: str = Field("telegram", description="telegram (registered at /start) or csv (imported).")
+    blocked: bool = Field(False, description="The official blocked the bot; cleared when they write again.")
+
+
+class StaffListError(Exception):
+    """A staff list with bad rows; nothing was written. `problems` holds one line per bad row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def normalize_phone(raw: str) -> str:
+    """'+84 912 345 678' -> '0912345678'; '' stays ''."""
+    digits = re.sub(r"\D", "", raw or "")
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return digits
+
+
+class UserStore:
+    """Users, audit log and feedback on one sqlite_utils.Database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        migrations.apply(db)
+        self.db = db
+
+    # ------------------------------------------------------------------------------------ reading
+
+    def _one(self, where: str, args: list) -> User | None:
+        rows = list(self.db["users"].rows_where(where, args, limit=1))
+        return User(**{k: v for k, v in rows[0].items() if k in User.model_fields}) if rows else None
+
+    def by_telegram(self, telegram_id: int) -> User | None:
+        return self._one("telegram_id = ?", [telegram_id])
+
+    def by_id(self, user_id: int) -> User | None:
+        return self._one("id = ?", [user_id])
+
+    def list(self, status: Status | None = None, unit_codes: list[str] | None = None) -> list[User]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if unit_codes is not None:
+            where.append(f"unit_code IN ({', '.join('?' for _ in unit_codes)})")
+            args.extend(unit_codes)
+        rows = self.db["users"].rows_where(" AND ".join(where) or None, args, order_by="unit_code, full_name")
+        return [User(**{k: v for k, v in row.items() if k in User.model_fields}) for row in rows]
+
+    def is_approved(self, telegram_id: int) -> bool:
+        user = self.by_telegram(telegram_id)
+        return user is not None and user.status == "approved"
+
+    # ------------------------------------------------------------------------------------ writing
+
+    def register(
+        self, telegram_id: int, chat_id: int, full_name: str, unit_code: str, position: str, approved: bool
+    ) -> User:
+        """Record a registration from /start: approved at once, or pending an admin's decision."""
+        status: Status = "approved" if approved else "pending"
+        row = {
+            "telegram_id": telegram_id,
+            "chat_id": chat_id,
+            "full_name": full_name.strip(),
+            "unit_code": unit_code,
+            "position": position,
+            "status": status,
+            "source": "telegram",
+            "updated_at": _now(),
+        }
+        existing = self.by_telegram(telegram_id)
+        with self.db.atomic():
+            if existing:
+                self.db["users"].update(existing.id, row)
+            else:
+                self.db["users"].insert({**row, "phone": "", "created_at": _now()})
+        self.audit(telegram_id, "register", str(telegram_id), f"{full_name} / {unit_code} / {position} / {status}")
+        return self.by_telegram(telegram_id)  # type: ignore[return-value]
+
+    def link_by_phone(self, telegram_id: int, chat_id: int, phone: str) -> User | None:
+        """Match a shared phone number to an imported staff row; the official is approved at once."""
+        number = normalize_phone(phone)
+        if not number:
+            return None
+        match = self._one("phone = ? AND (telegram_id IS NULL OR telegram_id = ?)", [number, telegram_id])
+        if match is None:
+            return None
+        with self.db.atomic():
+            stale = self.by_telegram(telegram_id)
+            if stale and stale.id != match.id:  # a half-finished registration of the same person
+                self.db["users"].delete(stale.id)
+            self.db["users"].update(
+                match.id,
+                {"telegram_id": telegram_id, "chat_id": chat_id, "status": "approved", "updated_at": _now()},
+            )
+        self.audit(telegram_id, "link-phone", str(match.id), number)
+        return self.by_id(match.id)
+
+    def set_status(self, user_id: int, status: Status, actor: int) -> User | None:
+        """Approve, reject, deactivate or reactivate a user (audited)."""
+        if self.by_id(user_id) is None:
+            return None
+        self.db["users"].update(user_id, {"status": status, "updated_at": _now()})
+        self.audit(actor, f"status:{status}", str(user_id), "")
+        return self.by_id(user_id)
+
+    def move(self, user_id: int, unit_code: str, actor: int) -> User | None:
+        """Put a user in another unit (audited)."""
+        if self.by_id(user_id) is None:
+            return None
+        self.db["users"].update(user_id, {"unit_code": unit_code, "updated_at": _now()})
+        self.audit(actor, "move", str(user_id), unit_code)
+        return self.by_id(user_id)
+
+    def mark_blocked(self, chat_id: int) -> None:
+        """The official blocked the bot (Telegram said 403): inactive for sending until they write again."""
+        for row in self.db["users"].rows_where("chat_id = ? AND blocked = 0", [chat_id]):
+            self.db["users"].update(row["id"], {"blocked": 1, "updated_at": _now()})
+            self.audit(0, "blocked-bot", str(row["id"]), "Forbidden: bot was blocked by the user")
+
+    def mark_reachable(self, telegram_id: int) -> None:
+        """An official who had blocked the bot wrote to it again."""
+        user = self.by_telegram(telegram_id)
+        if user and user.blocked:
+            self.db["users"].update(user.id, {"blocked": 0, "updated_at": _now()})
+            self.audit(telegram_id, "unblocked-bot", str(user.id), "")
+
+    def audit(self, actor: int, action: str, target: str, detail: str) -> None:
+        self.db["audit"].insert({"at": _now(), "actor": actor, "action": action, "target": target, "detail": detail})
+
+    def audit_entries(self) -> list[dict]:
+        return list(self.db["audit"].rows_where(order_by="id"))
+
+    # ---------------------------------------------------------------------------------- staff list
+
+    def import_csv(self, text: str, settings: Settings) -> tuple[int, int]:
+        """Load a staff list (header ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id).
+
+        Every row is checked first; if any is bad, StaffListError lists them by row number and nothing is
+        written. Returns (added, updated). A row with a telegram_id is approved at once.
+        """
+        rows, problems = _parse_staff(text, settings)
+        if problems:
+            raise StaffListError(problems)
+        added = updated = 0
+        with self.db.atomic():
+            for row in rows:
+                existing = None
+                if row["telegram_id"] is not None:
+                    existing = self.by_telegram(row["telegram_id"])
+                if existing is None and row["phone"]:
+                    existing = self._one("phone = ?", [row["phone"]])
+                values = {**row, "status": "approved", "source": "csv", "updated_at": _now()}
+                if row["telegram_id"] is not None:
+                    values["chat_id"] = row["telegram_id"]  # a private chat's id is the user's id
+                if existing:
+                    self.db["users"].update(existing.id, values)
+                    updated += 1
+                else:
+                    self.db["users"].insert({**values, "created_at": _now()})
+                    added += 1
+        self.audit(0, "import-csv", "", f"{added} added, {updated} updated")
+        return added, updated
+
+    # ------------------------------------------------------------------------------ answers, votes
+
+    def record_answer(self, telegram_id: int, question: str, answered: bool, citations: list[Citation]) -> int:
+        """Keep a question with the citations shown (for buttons and feedback); returns its id."""
+        row = {
+            "at": _now(),
+            "telegram_id": telegram_id,
+            "question": question,
+            "answered": int(answered),
+            "citations": json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
+        }
+        return self.db["answers"].insert(row).last_pk
+
+    def answer_record(self, answer_id: int) -> tuple[str, list[Citation]] | None:
+        rows = list(self.db["answers"].rows_where("id = ?", [answer_id]))
+        if not rows:
+            return None
+        return rows[0]["question"], [Citation(**c) for c in json.loads(rows[0]["citations"])]
+
+    def record_vote(self, answer_id: int, telegram_id: int, vote: int) -> None:
+        """👍 (+1) or 👎 (-1); pressing again replaces the earlier vote."""
+        self.db["feedback"].upsert(
+            {"answer_id": answer_id, "telegram_id": telegram_id, "vote": vote, "at": _now()},
+            pk=("answer_id", "telegram_id"),
+        )
+
+    def feedback_csv(self) -> str:
+        """Votes with their question and the citations shown, as CSV (grows the question sets)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["at", "telegram_id", "vote", "question", "citations"])
+        sql = (
+            "SELECT f.at, f.telegram_id, f.vote, a.question, a.citations FROM feedback f "
+            "JOIN answers a ON a.id = f.answer_id ORDER BY f.at"
+        )
+        for at, telegram_id, vote, question, citations in self.db.execute(sql).fetchall():
+            ids = "; ".join(f"{c['doc_id']}:{c['loc']}" for c in json.loads(citations))
+            writer.writerow([at, telegram_id, vote, question, ids])
+        return out.getvalue()
+
+
+def _parse_staff(text: str, settings: Settings) -> tuple[list[dict], list[str]]:
+    """Rows of a staff CSV, and the problems found, each naming its row (the header is row 1)."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in next(reader, [])]
+    if header != CSV_HEADER:
+        return [], [f"row 1: header must be {','.join(CSV_HEADER)} (found {','.join(header) or 'nothing'})"]
+    rows, problems, seen = [], [], {}
+    for number, fields in enumerate(reader, start=2):
+        if not any(f.strip() for f in fields):
+            continue
+        row, problem = _staff_row(fields, settings)
+        for key in ("telegram_id", "phone"):
+            if row and row[key] and (key, row[key]) in seen:
+                problem = f"{key} {row[key]} repeats row {seen[(key, row[key])]}"
+            elif row and row[key]:
+                seen[(key, row[key])] = number
+        if problem:
+            problems.append(f"row {number}: {problem}")
+        else:
+            rows.append(row)
+    return rows, problems
+
+
+def _staff_row(fields: list[str], settings: Settings) -> tuple[dict | None, str]:
+    if len(fields) != len(CSV_HEADER):
+        return None, f"expected {len(CSV_HEADER)} fields, found {len(fields)}"
+    name, unit_name, position, phone, telegram_id = (f.strip() for f in fields)
+    unit = settings.unit(unit_name)
+    if not name:
+        return None, "ho_ten is empty"
+    if unit is None:
+        return None, f"don_vi '{unit_name}' is not a unit name or code in config.yaml"
+    if not position:
+        return None, "chuc_vu is empty"
+    number = normalize_phone(phone)
+    if phone and not 9 <= len(number) <= 11:
+        return None, f"so_dien_thoai '{phone}' is not a phone number"
+    if telegram_id and not telegram_id.isdigit():
+        return None, f"telegram_id '{telegram_id}' is not a number"
+    row = {
+        "full_name": name,
+        "unit_code": unit.code,
+        "position": position,
+        "phone": number,
+        "telegram_id": int(telegram_id) if telegram_id else None,
+    }
+    return row, ""

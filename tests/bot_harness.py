@@ -1,0 +1,35 @@
+"""Run the real Application against the Bot API stand-in, the way `cchc serve` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from knowledge.config import Settings
+from knowledge.index import ClauseIndex
+from knowledge.users import UserStore
+from tests.botapi import BotApiStandIn
+
+TOKEN = "123456:TEST-TOKEN-not-a-secret"
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, stand_in: BotApiStandIn, index: ClauseIndex, users: UserStore
+) -> AsyncIterator[Application]:
+    """Polling bot, started in run_polling's order (initialize, post_init, polling, start) and stopped."""
+    settings.telegram = settings.telegram.model_copy(update={"api_base_url": stand_in.base_url})
+    application = build_application(settings, TOKEN, index=index, users=users)
+    await application.initialize()
+    await application.post_init(application)  # type: ignore[misc]
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)  # type: ignore[union-attr]
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()  # type: ignore[union-attr]
+        await application.stop()
+        await application.shutdown()

@@ -1,0 +1,283 @@
+"""A Bot API stand-in on 127.0.0.1 that answers like Telegram does, errors included.
+
+The real python-telegram-bot Application talks to it over real HTTP (`ApplicationBuilder().base_url`).
+It serves getMe, deleteWebhook, setWebhook, setMyCommands, long-poll getUpdates, sendMessage,
+editMessageText, answerCallbackQuery, sendChatAction, sendDocument and sendPhoto with Telegram's JSON
+shapes, records what the bot sent, and can be told to fail: 429 with `parameters.retry_after`, 403
+"Forbidden: bot was blocked by the user", 400 "Bad Request: chat not found", 500. Messages over 4,096
+characters get Telegram's 400 "Bad Request: message is too long".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Trợ lý CCHC", "username": "tro_ly_cchc_bot"}
+MAX_TEXT = 4096
+
+
+@dataclass
+class Sent:
+    """One call the bot made that changed something, as the stand-in saw it."""
+
+    method: str
+    chat_id: int
+    text: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    message_id: int = 0
+    at: float = 0.0
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        markup = self.params.get("reply_markup") or {}
+        return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def _error(code: int, description: str, **parameters: Any) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
+
+
+class BotApiStandIn:
+    """Start with `await stand_in.start()`; `base_url` is what PTB's ApplicationBuilder().base_url takes."""
+
+    def __init__(self) -> None:
+        self.updates: list[dict] = []
+        self.sent: list[Sent] = []
+        self.calls: list[tuple[str, int | None]] = []  # every request: method and chat, failures included
+        self.blocked: set[int] = set()
+        self.unknown_chats: set[int] = set()
+        self.failures: dict[tuple[str, int | None], list[tuple[int, str, dict]]] = {}
+        self.webhook_url = ""
+        self._new_update = asyncio.Event()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --------------------------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # ------------------------------------------------------------------------------ test controls
+
+    def fail_next(
+        self, method: str, chat_id: int | None, code: int, description: str, times: int = 1, **params: Any
+    ) -> None:
+        """Make the next `times` calls of `method` (to `chat_id`, or any chat if None) fail like Telegram."""
+        self.failures.setdefault((method, chat_id), []).extend([(code, description, params)] * times)
+
+    def push_update(self, update: dict) -> int:
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, **update})
+        self._new_update.set()
+        return update_id
+
+    def to(self, chat_id: int, method: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id and (method is None or s.method == method)]
+
+    async def wait_for(self, predicate, timeout: float = 20.0) -> list[Sent]:
+        """Wait until some recorded calls satisfy `predicate(sent)`; returns them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [s for s in self.sent if predicate(s)]
+            if found:
+                return found
+            await asyncio.sleep(0.02)
+        seen = [(s.method, s.chat_id, s.text[:60]) for s in self.sent]
+        raise AssertionError(f"the bot did not send what was expected; it sent: {seen}")
+
+    # ---------------------------------------------------------------------------------- handling
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            params = await request.json()
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, str):
+                    try:
+                        params[key] = json.loads(value) if value[:1] in "{[" else value
+                    except json.JSONDecodeError:
+                        params[key] = value
+                else:  # an uploaded file
+                    params[key] = {"filename": value.filename, "size": len(value.file.read())}
+        params.update(request.query)
+        return params
+
+    def _injected_failure(self, method: str, chat_id: int | None) -> web.Response | None:
+        for key in ((method, chat_id), (method, None)):
+            queue = self.failures.get(key)
+            if queue:
+                code, description, params = queue.pop(0)
+                return _error(code, description, **params)
+        return None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        chat_id = int(params["chat_id"]) if "chat_id" in params else None
+        self.calls.append((method, chat_id))
+        if failure := self._injected_failure(method, chat_id):
+            return failure
+        if chat_id is not None and chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id is not None and chat_id in self.unknown_chats:
+            return _error(400, "Bad Request: chat not found")
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found")
+        return await handler(params, chat_id)
+
+    def _ok(self, result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    def _message(self, chat_id: int, **content: Any) -> dict:
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type},
+            "from": BOT_USER,
+            **content,
+        }
+
+    def _record(self, method: str, chat_id: int, text: str, params: dict, message_id: int) -> None:
+        self.sent.append(Sent(method, chat_id, text, params, message_id, time.monotonic()))
+
+    async def _getMe(self, params: dict, chat_id: int | None) -> web.Response:
+        return self._ok(BOT_USER)
+
+    async def _deleteWebhook(self, params: dict, chat_id: int | None) -> web.Response:
+        self.webhook_url = ""
+        return self._ok(True)
+
+    async def _setWebhook(self, params: dict, chat_id: int | None) -> web.Response:
+        self.webhook_url = params.get("url", "")
+        return self._ok(True)
+
+    async def _setMyCommands(self, params: dict, chat_id: int | None) -> web.Response:
+        return self._ok(True)
+
+    async def _getUpdates(self, params: dict, chat_id: int | None) -> web.Response:
+        offset = int(params.get("offset", 0) or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout=float(params.get("timeout", 0) or 0))
+        return self._ok([u for u in self.updates if u["update_id"] >= offset][:100])
+
+    async def _sendMessage(self, params: dict, chat_id: int | None) -> web.Response:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT:
+            return _error(400, "Bad Request: message is too long")
+        message = self._message(chat_id, text=text)  # type: ignore[arg-type]
+        self._record("sendMessage", chat_id, text, params, message["message_id"])  # type: ignore[arg-type]
+        return self._ok(message)
+
+    async def _editMessageText(self, params: dict, chat_id: int | None) -> web.Response:
+        text = str(params.get("text", ""))
+        if len(text) > MAX_TEXT:
+            return _error(400, "Bad Request: message is too long")
+        message_id = int(params.get("message_id", 0))
+        self._record("editMessageText", chat_id, text, params, message_id)  # type: ignore[arg-type]
+        return self._ok({**self._message(chat_id, text=text), "message_id": message_id})  # type: ignore[arg-type]
+
+    async def _answerCallbackQuery(self, params: dict, chat_id: int | None) -> web.Response:
+        self._record("answerCallbackQuery", 0, str(params.get("text", "")), params, 0)
+        return self._ok(True)
+
+    async def _sendChatAction(self, params: dict, chat_id: int | None) -> web.Response:
+        self._record("sendChatAction", chat_id, str(params.get("action", "")), params, 0)  # type: ignore[arg-type]
+        return self._ok(True)
+
+    async def _sendDocument(self, params: dict, chat_id: int | None) -> web.Response:
+        document = params.get("document", {})
+        message = self._message(
+            chat_id,
+            document={
+                "file_id": "doc1",
+                "file_unique_id": "d1",  # type: ignore[arg-type]
+                "file_name": document.get("filename", ""),
+            },
+        )
+        self._record("sendDocument", chat_id, str(params.get("caption", "")), params, message["message_id"])  # type: ignore[arg-type]
+        return self._ok(message)
+
+    async def _sendPhoto(self, params: dict, chat_id: int | None) -> web.Response:
+        message = self._message(chat_id, photo=[{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}])  # type: ignore[arg-type]
+        self._record("sendPhoto", chat_id, str(params.get("caption", "")), params, message["message_id"])  # type: ignore[arg-type]
+        return self._ok(message)
+
+
+# ------------------------------------------------------------------------------- update builders
+
+_ids = itertools.count(1)
+
+
+def user(user_id: int, first_name: str = "Cán bộ") -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "vi"}
+
+
+def message_update(user_id: int, text: str | None = None, chat_id: int | None = None, **content: Any) -> dict:
+    """A message from a user, in their private chat unless `chat_id` names a group (negative id)."""
+    chat_id = user_id if chat_id is None else chat_id
+    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+    message: dict[str, Any] = {"message_id": next(_ids), "date": int(time.time()), "chat": chat, "from": user(user_id)}
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    message.update(content)
+    return {"message": message}
+
+
+def callback_update(user_id: int, data: str, message: Sent) -> dict:
+    """A press on an inline button of a message the bot sent."""
+    chat = {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "supergroup"}
+    return {
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": user(user_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": message.message_id,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": BOT_USER,
+                "text": message.text,
+            },
+        }
+    }

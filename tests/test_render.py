@@ -1,0 +1,55 @@
+"""Telegram HTML rendering: escaping, highlighting, splitting under 4,096 characters on boundaries."""
+
+from __future__ import annotations
+
+from bot.handlers import RateLimiter
+from bot.render import answer_messages, pages, quote
+from knowledge.records import Answer, Citation
+from tests.test_bot import well_formed
+
+
+def citation(text: str, loc: str = "1") -> Citation:
+    return Citation(doc_id="d", loc=loc, label=f"khoản {loc} Chỉ thị <mẫu>", text=text, score=1.0)
+
+
+def test_answer_is_escaped_and_highlighted() -> None:
+    text = "1. Gửi báo cáo <tổng hợp> & kiến nghị. Thời hạn trước ngày 15/4."
+    answer = Answer(
+        question="q",
+        answered=True,
+        answer="",
+        highlight="Thời hạn trước ngày 15/4.",
+        citations=[citation(text), citation("2. Việc khác.", "2")],
+    )
+    [message] = answer_messages(answer)
+    assert "<b>khoản 1 Chỉ thị &lt;mẫu&gt;</b>" in message
+    assert "&lt;tổng hợp&gt; &amp; kiến nghị. <b>Thời hạn trước ngày 15/4.</b>" in message
+    assert "<b>Điều khoản liên quan</b>\n• <b>khoản 2 Chỉ thị &lt;mẫu&gt;</b>: 2. Việc khác." in message
+    assert well_formed(message)
+
+
+def test_one_huge_paragraph_is_cut_at_sentence_ends() -> None:
+    sentence = "Các xã rà soát thủ tục & hồ sơ trễ hạn. "
+    blocks = quote(sentence * 400)
+    assert len(blocks) > 3 and all(len(b) <= 4096 and well_formed(b) for b in blocks)
+    assert all(b.endswith("trễ hạn.</blockquote>") for b in blocks)
+
+
+def test_answer_messages_stay_under_the_limit() -> None:
+    long_text = "\n".join(f"Đoạn {i}. " + "Nội dung dài về cải cách hành chính. " * 30 for i in range(20))
+    answer = Answer(question="q", answered=True, answer="", citations=[citation(long_text)])
+    messages = answer_messages(answer)
+    assert len(messages) > 1 and all(len(m) <= 4096 and well_formed(m) for m in messages)
+
+
+def test_pages_number_themselves() -> None:
+    result = pages("Điều 7 Luật <mẫu>", "x " * 5000)
+    assert len(result) == 3 and result[0].startswith("<b>Điều 7 Luật &lt;mẫu&gt;</b> (1/3)\n")
+
+
+def test_rate_limiter_sliding_window() -> None:
+    limiter = RateLimiter(limit=2, window=60)
+    assert limiter.wait_seconds(1, now=0) == 0 and limiter.wait_seconds(1, now=1) == 0
+    assert limiter.wait_seconds(1, now=2) == 59
+    assert limiter.wait_seconds(2, now=2) == 0  # other users are not affected
+    assert limiter.wait_seconds(1, now=60.5) == 0
