@@ -137,7 +137,7 @@ class BotApiStandIn:
             queue = self.failures.get(key)
             if queue:
                 code, description, params = queue.pop(0)
-                return _error(code, description, **params)
+                return _error(code, description, **params) if code else None
         return None
 
     async def _handle(self, request: web.Request) -> web.Response:

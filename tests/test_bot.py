@@ -221,7 +221,8 @@ async def test_feedback_is_stored_and_exported(bot_settings, stand_in, sample_in
         assert document.params["document"]["filename"] == "phan-hoi.csv"
 
 
-async def test_long_answer_is_split_on_boundaries(tmp_path: Path, e5, stand_in, users) -> None:
+@pytest.mark.parametrize("trouble", [None, 429, 502])
+async def test_long_answer_is_split_on_boundaries(tmp_path: Path, e5, stand_in, users, trouble) -> None:
     from ingest.pipeline import Ingester
     from tests.conftest import make_settings
 
@@ -239,6 +240,10 @@ async def test_long_answer_is_split_on_boundaries(tmp_path: Path, e5, stand_in, 
     index = ClauseIndex(settings, embeddings=e5)
     assert Ingester(index, show_progress=False).run([corpus]).ok
     approve(users, OFFICIAL)
+    if trouble == 429:  # the second message of the reply is refused once: wait retry_after, send again
+        stand_in.fail_next("sendMessage", OFFICIAL, 429, "Too Many Requests: retry after 1", after=1, retry_after=1)
+    elif trouble == 502:  # a network error in the middle: retried with backoff
+        stand_in.fail_next("sendMessage", OFFICIAL, 502, "Bad Gateway", after=1)
     async with running_bot(settings, stand_in, index, users):
         before = len(stand_in.sent)
         stand_in.push_update(message_update(OFFICIAL, "rà soát hồ sơ lưu trữ điện tử"))
@@ -249,6 +254,10 @@ async def test_long_answer_is_split_on_boundaries(tmp_path: Path, e5, stand_in, 
     for i in range(1, 16):
         assert f"Đoạn {i}:" in joined
     assert "&lt;kết quả&gt; &amp; tiến độ" in joined
+    attempts = [c for c in stand_in.calls if c == ("sendMessage", OFFICIAL)]
+    assert len(attempts) == len(replies) + (1 if trouble else 0)  # each part delivered exactly once
+    assert len({r.text for r in replies}) == len(replies)  # no part twice
+    assert joined.index("Đoạn 1:") < joined.index("Đoạn 9:") < joined.index("Đoạn 15:")  # in order
 
 
 async def test_non_text_input_gets_an_explanation(bot_settings, stand_in, sample_index, users) -> None:
