@@ -214,18 +214,10 @@ class Ingester:
 
     def _repair_vectors(self) -> None:
         """Embed any passage SQLite needs but Chroma lacks (after a crash or a model switch)."""
-        needed = self.index.store.passage_ids()
-        if self.index.vector_count() >= len(needed):
+        if self.index.vector_count() >= len(self.index.store.passage_ids()):
             return
-        rows = self.index.store.db.execute("SELECT passage, doc_id FROM clauses GROUP BY passage").fetchall()
-        texts = self._passage_texts()
-        passages = [Passage(pid, doc_id, pid.split(":", 1)[1].split("#")[0], texts[pid]) for pid, doc_id in rows]
-        self.index.embed_passages(self.index.missing_passages(passages))
-
-    def _passage_texts(self) -> dict[str, str]:
-        texts: dict[str, str] = {}
+        max_words = self.index.settings.embeddings.max_words
         for row in self.index.store.document_rows():
             clauses = self.index.store.clauses(row["doc_id"])
-            passages, _ = build_passages(clauses, bool(row["has_articles"]), self.index.settings.embeddings.max_words)
-            texts.update({p.passage_id: p.text for p in passages})
-        return texts
+            passages, _ = build_passages(clauses, bool(row["has_articles"]), max_words)
+            self.index.embed_passages(self.index.missing_passages(passages))

