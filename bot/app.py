@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Callable
+from datetime import datetime
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -19,10 +21,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import admin, handlers, registration
+from bot import admin, handlers, registration, reminders
 from knowledge.config import Settings
 from knowledge.index import ClauseIndex
 from knowledge.store import open_database
+from knowledge.tasks import TaskStore
 from knowledge.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ TOKEN_MISSING = (
 )
 COMMANDS = [
     BotCommand("hoi", "Đặt câu hỏi (dùng trong nhóm)"),
+    BotCommand("nhiemvu", "Nhiệm vụ của đơn vị"),
+    BotCommand("han", "Hạn trong những ngày tới"),
     BotCommand("nguon", "Các văn bản đã nạp"),
     BotCommand("huongdan", "Hướng dẫn sử dụng"),
     BotCommand("start", "Đăng ký sử dụng"),
@@ -90,6 +95,12 @@ def add_handlers(application: Application) -> None:
             CommandHandler(["khoa", "deactivate"], admin.deactivate_user),
             CommandHandler(["mokhoa", "activate"], admin.reactivate_user),
             CommandHandler(["phanhoi", "feedback"], admin.export_feedback),
+            CommandHandler(["nhiemvu", "tasks"], reminders.my_tasks),
+            CommandHandler(["han", "deadlines"], reminders.deadlines),
+            CommandHandler(["tiendo", "progress"], reminders.progress_report),
+            CallbackQueryHandler(reminders.done_button, pattern=r"^done:"),
+            CallbackQueryHandler(reminders.snooze_button, pattern=r"^snz:"),
+            CallbackQueryHandler(reminders.task_full_text_button, pattern=r"^tfull:"),
             CallbackQueryHandler(handlers.full_text_button, pattern=r"^full:"),
             CallbackQueryHandler(handlers.related_button, pattern=r"^rel:"),
             CallbackQueryHandler(handlers.vote_button, pattern=r"^vote:"),
@@ -103,16 +114,23 @@ def add_handlers(application: Application) -> None:
 
 
 def build_application(
-    settings: Settings, token: str, index: ClauseIndex | None = None, users: UserStore | None = None
+    settings: Settings,
+    token: str,
+    index: ClauseIndex | None = None,
+    users: UserStore | None = None,
+    tasks: TaskStore | None = None,
+    clock: Callable[[], datetime] = reminders.utc_now,
 ) -> Application:
-    """The bot for these settings; `index` and `users` may be injected (tests), else opened at start."""
+    """The bot for these settings; services may be injected (tests), else opened at start."""
 
     async def post_init(application: Application) -> None:
         data = application.bot_data
         data["index"] = index or ClauseIndex(settings)
         data["index"].search("khởi động", k=1)  # load the model and the lexical index before the first question
         data["users"] = users or UserStore(open_database(settings.database_path))
+        data["tasks"] = tasks or TaskStore(open_database(settings.database_path), settings)
         await application.bot.set_my_commands(COMMANDS)
+        reminders.schedule(application)
         log.info("bot @%s ready", application.bot.username)
 
     builder = (
@@ -125,7 +143,9 @@ def build_application(
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))
     application = builder.build()
     limit = settings.telegram.rate_limit
-    application.bot_data.update(settings=settings, limiter=handlers.RateLimiter(limit.questions, limit.per_seconds))
+    application.bot_data.update(
+        settings=settings, clock=clock, limiter=handlers.RateLimiter(limit.questions, limit.per_seconds)
+    )
     add_handlers(application)
     return application
 

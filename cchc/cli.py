@@ -304,5 +304,214 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"#{user.id}  {user.full_name}  {user.unit_code}  {user.position}  {user.status}  {linked}")
 
 
+@cli.group()
+def tasks() -> None:
+    """The task table: duties with deadlines drawn from directive clauses.
+
+    \b
+    Example:
+        cchc tasks import knowledge/tasks/chi-thi-cchc-thi-xa.yaml
+        cchc tasks list --unit TP --status open
+    """
+
+
+def _task_store(ctx: click.Context):
+    from knowledge.store import open_database
+    from knowledge.tasks import TaskStore
+
+    return TaskStore(open_database(_settings(ctx).database_path), _settings(ctx))
+
+
+@tasks.command(name="import")
+@click.argument("task_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def tasks_import(ctx: click.Context, task_file: Path) -> None:
+    """Load tasks from CSV (ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc) or YAML.
+
+    Every row is checked first (clauses must exist in the index, units in config.yaml); bad rows are
+    reported by number and nothing is written unless all are valid. An existing `ma` is updated.
+
+    \b
+    Example:
+        cchc tasks import knowledge/tasks/chi-thi-cchc-thi-xa.yaml
+    """
+    from knowledge.tasks import TaskFileError, read_task_file
+
+    store = _index(ctx).store
+    try:
+        rows = read_task_file(task_file.read_text(encoding="utf-8"), task_file.suffix.lower())
+        added, updated = _task_store(ctx).import_rows(rows, lambda cid: store.clause(cid) is not None)
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{task_file}: not UTF-8; save it as UTF-8 and import again") from None
+    except TaskFileError as exc:
+        for problem in exc.problems:
+            click.echo(f"{task_file}: {problem}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} bad row(s); nothing was imported") from None
+    click.echo(f"imported: {added} added, {updated} updated")
+
+
+@tasks.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "yaml"]), default="csv")
+@click.pass_context
+def tasks_export(ctx: click.Context, fmt: str) -> None:
+    """Print the task table in the import format (CSV or YAML).
+
+    \b
+    Example:
+        cchc tasks export > nhiem-vu.csv
+    """
+    import csv
+    import io
+
+    import yaml
+
+    from knowledge.tasks import FIELDS, export_rows
+
+    rows = export_rows(_task_store(ctx).tasks())
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump({"tasks": rows}, allow_unicode=True, sort_keys=False), nl=False)
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    click.echo(out.getvalue(), nl=False)
+
+
+@tasks.command(name="list")
+@click.option("--unit", help="Only this unit (name or code).")
+@click.option("--status", type=click.Choice(["open", "done", "overdue"]), help="Only occurrences in this state.")
+@click.option("--from", "start", help="From this day (YYYY-MM-DD or DD/MM/YYYY); default today.")
+@click.option("--to", "end", help="Until this day; default 90 days on.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per task occurrence and unit.")
+@click.pass_context
+def tasks_list(
+    ctx: click.Context, unit: str | None, status: str | None, start: str | None, end: str | None, as_json: bool
+) -> None:
+    """List task occurrences by deadline, per owner unit, with their state.
+
+    \b
+    Example:
+        cchc tasks list --unit TP --status open --json
+    """
+    from datetime import date, timedelta
+
+    from knowledge.tasks import parse_day
+
+    settings, store = _settings(ctx), _task_store(ctx)
+    chosen = settings.unit(unit) if unit else None
+    if unit and chosen is None:
+        raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
+    try:
+        first = parse_day(start) if start else date.today()
+        last = parse_day(end) if end else first + timedelta(days=90)
+    except ValueError as exc:
+        raise click.UsageError(f"dates are YYYY-MM-DD or DD/MM/YYYY ({exc})") from None
+    done, today = store.done(), date.today()
+    for task in store.tasks():
+        units = [u for u in store.owner_units(task) if chosen is None or u == chosen.code]
+        for occurrence in task.occurrences(first, last):
+            for code in units:
+                state = (
+                    "done"
+                    if (task.code, occurrence.isoformat(), code) in done
+                    else ("overdue" if occurrence < today else "open")
+                )
+                if status and state != status:
+                    continue
+                row = {
+                    "task": task.code,
+                    "title": task.title,
+                    "deadline": occurrence.isoformat(),
+                    "unit": code,
+                    "status": state,
+                    "clauses": task.clauses,
+                }
+                click.echo(
+                    json.dumps(row, ensure_ascii=False)
+                    if as_json
+                    else f"{occurrence:%d/%m/%Y}  {code:<6} {state:<8} {task.code}  {task.title}"
+                )
+
+
+@tasks.command(name="done")
+@click.argument("code")
+@click.option("--unit", required=True, help="The unit that finished it (name or code).")
+@click.option("--deadline", help="Which occurrence (its deadline); default the earliest one not done.")
+@click.pass_context
+def tasks_done(ctx: click.Context, code: str, unit: str, deadline: str | None) -> None:
+    """Mark a task occurrence done for a unit (stops its reminders).
+
+    \b
+    Example:
+        cchc tasks done BAO-CAO-QUY --unit TP --deadline 2026-12-15
+    """
+    from datetime import date, timedelta
+
+    from knowledge.tasks import parse_day
+
+    settings, store = _settings(ctx), _task_store(ctx)
+    task, chosen = store.task(code), settings.unit(unit)
+    if task is None or chosen is None or chosen.code not in store.owner_units(task):
+        raise click.ClickException(f"no task {code} owed by unit {unit} (see `cchc tasks list`)")
+    if deadline:
+        occurrence = parse_day(deadline)
+    else:
+        done = store.done()
+        pending = [
+            d
+            for d in task.occurrences(date.today() - timedelta(days=366), date.today() + timedelta(days=366))
+            if (code, d.isoformat(), chosen.code) not in done
+        ]
+        if not pending:
+            raise click.ClickException(f"{code}: nothing left to mark done for {chosen.code}")
+        occurrence = pending[0]
+    if occurrence not in task.occurrences(occurrence, occurrence):
+        raise click.ClickException(f"{code} has no deadline on {occurrence:%d/%m/%Y}")
+    store.mark_done(code, occurrence, chosen.code, by=0)
+    click.echo(f"done: {code} {occurrence:%d/%m/%Y} {chosen.code}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, required=True, help="Print what would be sent (required: `cchc serve` sends).")
+@click.option("--at", "at", required=True, help='Local moment, e.g. "2026-12-01 08:00".')
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per reminder.")
+@click.pass_context
+def remind(ctx: click.Context, dry_run: bool, at: str, as_json: bool) -> None:
+    """Show the reminders due at a moment (the running bot sends them at reminders.send_at).
+
+    \b
+    Example:
+        cchc remind --dry-run --at "2026-12-01 08:00" --json
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from knowledge.reminders import due, snooze_lead
+    from knowledge.store import open_database
+    from knowledge.tasks import OVERDUE
+    from knowledge.users import UserStore
+
+    settings = _settings(ctx)
+    try:
+        moment = datetime.fromisoformat(at).replace(tzinfo=ZoneInfo(settings.reminders.timezone))
+    except ValueError:
+        raise click.UsageError(f'--at "{at}" is not a moment like "2026-12-01 08:00"') from None
+    users = UserStore(open_database(settings.database_path))
+    for r in due(_task_store(ctx), users, moment, settings.reminders):
+        kind = "overdue" if r.lead == OVERDUE else ("snoozed" if r.lead == snooze_lead(moment.date()) else "lead")
+        row = {
+            "task": r.task_code,
+            "deadline": r.occurrence.isoformat(),
+            "lead": r.lead,
+            "kind": kind,
+            "unit": r.unit_code,
+            "telegram_id": r.telegram_id,
+            "chat_id": r.chat_id,
+        }
+        line = f"{r.unit_code:<6} chat {r.chat_id}  {r.task_code}  deadline {r.occurrence:%d/%m/%Y}  ({kind})"
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else line)
+
+
 def main() -> None:
     cli(prog_name="cchc")

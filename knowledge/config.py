@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -86,6 +88,25 @@ class TelegramSettings(Section):
     send_retries: int = Field(3, ge=0, le=10, description="Retries of a send after a 429 or a network error.")
 
 
+class ReminderSettings(Section):
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone of the town.")
+    send_at: time = Field(time(8, 0), description="Local hour reminders go out.")
+    last_hour: time = Field(time(20, 0), description="Nothing is sent from this hour until send_at (night).")
+    weekends: bool = Field(False, description="Send on Saturday and Sunday too (else the Friday before).")
+    overdue_days: int = Field(7, ge=1, le=60, description="Days after a deadline the overdue notice may still go.")
+    digest_unit: str = Field("NV", description="Unit (code) whose officials get the daily overdue digest.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> ReminderSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone '{self.timezone}' is not a known time zone (e.g. Asia/Ho_Chi_Minh)") from None
+        if not self.send_at < self.last_hour:
+            raise ValueError("send_at must come before last_hour")
+        return self
+
+
 class Unit(Section):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,20}$", description="Short code, used in CSV files and commands.")
     name: str = Field(min_length=2)
@@ -103,6 +124,7 @@ class Settings(Section):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     units: list[Unit] = Field(default_factory=list, description="Phòng ban and UBND xã/phường of the town.")
     positions: list[str] = Field(default_factory=lambda: list(DEFAULT_POSITIONS), min_length=1)
 

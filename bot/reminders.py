@@ -1,0 +1,347 @@
+"""Deadline reminders in Telegram: the daily job, its buttons, /nhiemvu, /han and /tiendo.
+
+What is due comes from `knowledge.reminders.due`; a reminder is logged once Telegram accepted it, so a
+restart never repeats it, and the job runs once at start to catch up on what was missed while down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from datetime import UTC, date, datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, ContextTypes
+
+from bot import render
+from bot.handlers import approved_or_refused, reply, services
+from bot.sending import send_html
+from knowledge import reminders as planner
+from knowledge.answer import full_text
+from knowledge.labels import citation_label
+from knowledge.tasks import OVERDUE, Reminder, Task, TaskStore
+
+log = logging.getLogger(__name__)
+IN_FLIGHT = 16  # sends awaiting Telegram at once; AIORateLimiter keeps the overall rate
+
+
+def tasks_of(context_or_app) -> TaskStore:  # noqa: ANN001
+    return context_or_app.bot_data["tasks"]
+
+
+def today_local(application: Application) -> date:
+    settings = application.bot_data["settings"]
+    return planner.local_now(application.bot_data["clock"](), settings.reminders).date()
+
+
+def days_left(deadline: date, today: date) -> str:
+    delta = (deadline - today).days
+    if delta > 0:
+        return f"còn {delta} ngày"
+    return "hạn là hôm nay" if delta == 0 else f"đã quá hạn {-delta} ngày"
+
+
+def clause_labels(application: Application, task: Task) -> list[str]:
+    index = application.bot_data["index"]
+    documents = {d.doc_id: d.title for d in index.store.documents()}
+    labels = []
+    for clause_id in task.clauses:
+        clause = index.store.clause(clause_id)
+        if clause is not None:
+            labels.append(citation_label(clause.label, documents.get(clause.doc_id, "")))
+    return labels
+
+
+def reminder_message(
+    application: Application, task: Task, reminder: Reminder, today: date
+) -> tuple[str, InlineKeyboardMarkup]:
+    settings = application.bot_data["settings"]
+    unit = settings.unit(reminder.unit_code)
+    head = "⚠️ <b>Quá hạn</b>" if reminder.lead == OVERDUE else "⏰ <b>Nhắc việc</b>"
+    lines = [
+        f"{head}: {escape(task.title)}",
+        f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
+        f"Đơn vị: {escape(unit.name if unit else reminder.unit_code)}",
+        "Căn cứ: " + "; ".join(f"<b>{escape(label)}</b>" for label in clause_labels(application, task)),
+    ]
+    if task.detail:
+        lines.append(escape(task.detail))
+    stamp = f"{task.code}:{reminder.occurrence:%Y%m%d}"
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("📄 Toàn văn", callback_data=f"tfull:{task.code}")],
+            [
+                InlineKeyboardButton("✅ Đã hoàn thành", callback_data=f"done:{stamp}"),
+                InlineKeyboardButton("⏰ Nhắc lại sau", callback_data=f"snz:{stamp}"),
+            ],
+        ]
+    )
+    return "\n".join(lines), keyboard
+
+
+async def _deliver(application: Application, reminder: Reminder, task: Task, today: date) -> bool:
+    settings, users, store = application.bot_data["settings"], application.bot_data["users"], tasks_of(application)
+    text, keyboard = reminder_message(application, task, reminder, today)
+    sent = await send_html(
+        application.bot, users, reminder.chat_id, text, retries=settings.telegram.send_retries, reply_markup=keyboard
+    )
+    if sent is None:
+        return False
+    store.log_sent(reminder, sent.message_id)
+    return True
+
+
+async def send_due(application: Application, now: datetime | None = None) -> int:
+    """Send every reminder due now (and the overdue digest); returns how many went out."""
+    data = application.bot_data
+    async with data.setdefault("reminder_lock", asyncio.Lock()):
+        now = now or data["clock"]()
+        settings, store = data["settings"], tasks_of(application)
+        reminders = planner.due(store, data["users"], now, settings.reminders)
+        today = planner.local_now(now, settings.reminders).date()
+        tasks = {t.code: t for t in store.tasks()}
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(reminder: Reminder) -> bool:
+            async with gate:
+                try:
+                    return await _deliver(application, reminder, tasks[reminder.task_code], today)
+                except Exception:  # noqa: BLE001 - one failed reminder must not stop the others
+                    log.exception("reminder %s to %s failed", reminder.task_code, reminder.chat_id)
+                    return False
+
+        delivered = sum(await asyncio.gather(*(one(r) for r in reminders)))
+        delivered += await send_digest(application, now)
+        return delivered
+
+
+async def send_digest(application: Application, now: datetime) -> int:
+    """Once a day: overdue items by unit, to the officials of `reminders.digest_unit`."""
+    data = application.bot_data
+    settings, store, users = data["settings"], tasks_of(application), data["users"]
+    if not planner.sending_open(now, settings.reminders):
+        return 0
+    today = planner.local_now(now, settings.reminders).date()
+    late = planner.overdue(store, today)
+    if not late:
+        return 0
+    messages = render.pack(digest_blocks(settings, late, today))
+    sent_keys = store.sent_keys()
+    count = 0
+    for user in users.list(status="approved", unit_codes=[settings.reminders.digest_unit]):
+        key = (planner.DIGEST, today.isoformat(), OVERDUE, user.telegram_id)
+        if not user.telegram_id or user.blocked or key in sent_keys:
+            continue
+        chat_id = user.chat_id or user.telegram_id
+        sent = [
+            await send_html(application.bot, users, chat_id, m, retries=settings.telegram.send_retries)
+            for m in messages
+        ]
+        if all(sent):
+            store.log_sent(
+                Reminder(planner.DIGEST, today, OVERDUE, user.unit_code, user.telegram_id, chat_id), sent[-1].message_id
+            )  # type: ignore[union-attr]
+            count += 1
+    return count
+
+
+def digest_blocks(settings, late: list[planner.Overdue], today: date) -> list[str]:  # noqa: ANN001
+    """The digest as HTML blocks: a title, then each unit with its overdue items (30 lines a block)."""
+    blocks = [f"📋 <b>Tổng hợp việc quá hạn</b> ngày {today:%d/%m/%Y}"]
+    for unit_code in sorted({item.unit_code for item in late}):
+        unit = settings.unit(unit_code)
+        items = [f"• {escape(i.task.title)} — hạn {i.occurrence:%d/%m/%Y}" for i in late if i.unit_code == unit_code]
+        for start in range(0, len(items), 30):
+            blocks.append(f"<b>{escape(unit.name if unit else unit_code)}</b>\n" + "\n".join(items[start : start + 30]))
+    return blocks
+
+
+async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The scheduled run: daily at `reminders.send_at`, and once at start to catch up."""
+    count = await send_due(context.application)
+    log.info("reminders sent: %d", count)
+
+
+def schedule(application: Application) -> None:
+    """Rebuild the schedule from settings (the durable state is in SQLite; PTB keeps no jobs)."""
+    settings = application.bot_data["settings"].reminders
+    at = settings.send_at.replace(tzinfo=ZoneInfo(settings.timezone))
+    application.job_queue.run_daily(reminder_job, time=at, name="reminders-daily")  # type: ignore[union-attr]
+    application.job_queue.run_once(reminder_job, when=2, name="reminders-catch-up")  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------------------ buttons
+
+
+def _stamp(data: str) -> tuple[str, date]:
+    _, code, day = data.split(":")
+    return code, datetime.strptime(day, "%Y%m%d").date()
+
+
+async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Đã hoàn thành": the unit's occurrence is done; the unit's other officials are told."""
+    query = update.callback_query
+    if not await approved_or_refused(update, context):
+        return
+    settings, _, users = services(context)
+    code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
+    official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
+    store = tasks_of(context)
+    task = store.task(code)
+    if task is None or official.unit_code not in store.owner_units(task):  # type: ignore[union-attr]
+        await query.answer("Việc này không thuộc đơn vị của bạn.", show_alert=True)  # type: ignore[union-attr]
+        return
+    first = store.mark_done(code, occurrence, official.unit_code, by=official.telegram_id)  # type: ignore[union-attr, arg-type]
+    await query.answer("Đã ghi nhận hoàn thành." if first else "Đơn vị đã hoàn thành việc này.")  # type: ignore[union-attr]
+    if not first:
+        return
+    users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)  # type: ignore[union-attr, arg-type]
+    note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."  # type: ignore[union-attr]
+    await query.edit_message_text(f"{query.message.text_html}\n\n{note}", parse_mode="HTML")  # type: ignore[union-attr]
+    for colleague in users.list(status="approved", unit_codes=[official.unit_code]):  # type: ignore[union-attr]
+        if colleague.telegram_id and colleague.telegram_id != official.telegram_id and not colleague.blocked:  # type: ignore[union-attr]
+            await send_html(
+                context.bot,
+                users,
+                colleague.chat_id or colleague.telegram_id,
+                note,
+                retries=settings.telegram.send_retries,
+            )
+
+
+async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Nhắc lại sau": the same reminder again tomorrow at the sending hour."""
+    query = update.callback_query
+    if not await approved_or_refused(update, context):
+        return
+    code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
+    tomorrow = today_local(context.application) + timedelta(days=1)
+    tasks_of(context).snooze(code, occurrence, update.effective_user.id, tomorrow)  # type: ignore[union-attr]
+    await query.answer(f"Sẽ nhắc lại ngày {tomorrow:%d/%m/%Y}.")  # type: ignore[union-attr]
+
+
+async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Toàn văn" on a reminder: the clauses the task comes from, whole."""
+    query = update.callback_query
+    if not await approved_or_refused(update, context):
+        return
+    _, index, _ = services(context)
+    task = tasks_of(context).task(query.data.split(":", 1)[1])  # type: ignore[union-attr]
+    await query.answer()  # type: ignore[union-attr]
+    if task is None:
+        return
+    for clause_id in task.clauses:
+        doc_id, loc = clause_id.split(":", 1)
+        found = full_text(index, doc_id, loc)
+        if found:
+            for page in render.pages(*found):
+                await reply(update, context, page)
+
+
+# ----------------------------------------------------------------------------------------- commands
+
+
+def open_items(application: Application, unit_code: str, today: date, days: int) -> list[tuple[date, Task]]:
+    """(deadline, task) a unit has not done: overdue ones and those due within `days`."""
+    store = tasks_of(application)
+    done = store.done()
+    items = []
+    for task in store.tasks():
+        if unit_code not in store.owner_units(task):
+            continue
+        for occurrence in task.occurrences(today - timedelta(days=366), today + timedelta(days=days)):
+            if (task.code, occurrence.isoformat(), unit_code) not in done:
+                items.append((occurrence, task))
+    return sorted(items, key=lambda item: (item[0], item[1].code))
+
+
+async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/nhiemvu: my unit's open tasks by deadline, with their clauses."""
+    await _list_deadlines(update, context, days=366, title="Nhiệm vụ của đơn vị")
+
+
+async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/han [số ngày]: deadlines in the next days (7 by default)."""
+    try:
+        days = int((context.args or ["7"])[0])
+        if not 1 <= days <= 366:
+            raise ValueError
+    except ValueError:
+        await reply(update, context, "Cách dùng: <code>/han 14</code> (số ngày tới, từ 1 đến 366)")
+        return
+    await _list_deadlines(update, context, days=days, title=f"Hạn trong {days} ngày tới")
+
+
+async def _list_deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
+    if not await approved_or_refused(update, context):
+        return
+    _, _, users = services(context)
+    official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
+    today = today_local(context.application)
+    items = open_items(context.application, official.unit_code, today, days)  # type: ignore[union-attr]
+    if not items:
+        await reply(update, context, f"<b>{title}</b>: không có việc nào chưa hoàn thành.")
+        return
+    lines = [f"<b>{title}</b>"]
+    for deadline, task in items:
+        labels = "; ".join(clause_labels(context.application, task))
+        lines.append(
+            f"• <b>{deadline:%d/%m/%Y}</b> ({days_left(deadline, today)}) — {escape(task.title)}"
+            f"\n  <i>Căn cứ: {escape(labels)}</i>"
+        )
+    for message in render.pack(lines):
+        await reply(update, context, message)
+
+
+def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
+    """Stacked horizontal bars (done / open / overdue) per unit, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    names = [name for name, _ in rows]
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    left = [0] * len(rows)
+    for key, label, color in (
+        ("done", "Hoàn thành", "#2e7d32"),
+        ("open", "Chưa đến hạn", "#1565c0"),
+        ("overdue", "Quá hạn", "#c62828"),
+    ):
+        values = [counts[key] for _, counts in rows]
+        axes.barh(names, values, left=left, label=label, color=color)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.invert_yaxis()
+    axes.set_xlabel("Số lượt việc")
+    axes.set_title("Tiến độ thực hiện nhiệm vụ theo đơn vị")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tiendo (admins): done / open / overdue by unit, as text and as a bar chart."""
+    from bot.admin import is_admin
+
+    if not await is_admin(update, context):
+        return
+    settings, _, _ = services(context)
+    counts = planner.progress(tasks_of(context), today_local(context.application))
+    rows = [(u.name, counts[u.code]) for u in settings.units if u.code in counts]
+    if not rows:
+        await reply(update, context, "Chưa có nhiệm vụ nào trong bảng.")
+        return
+    lines = ["<b>Tiến độ theo đơn vị</b> (hoàn thành / chưa đến hạn / quá hạn)"]
+    lines += [f"• {escape(name)}: {c['done']} / {c['open']} / {c['overdue']}" for name, c in rows]
+    await reply(update, context, "\n".join(lines))
+    await context.bot.send_photo(update.effective_chat.id, progress_chart(rows), caption="Tiến độ theo đơn vị")  # type: ignore[union-attr]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

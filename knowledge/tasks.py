@@ -1,0 +1,362 @@
+"""The task table: duties with deadlines drawn from directive clauses, their recurrences and completion.
+
+Pure date arithmetic and SQLite (sqlite-utils); no Telegram. `bot/reminders.py` sends what `due()` plans.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import sqlite_utils
+import yaml
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+from pydantic import Field
+from sqlite_utils.migrations import Migrations
+
+from knowledge.config import Settings
+from knowledge.records import Record
+
+FIELDS = ["ma", "ten", "noi_dung", "can_cu", "don_vi", "han", "lap_lai", "nhac_truoc"]
+GROUPS = {"tat-ca": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
+STEPS = {"hang-thang": 1, "hang-quy": 3, "6-thang": 6, "hang-nam": 12}  # months between occurrences
+DEFAULT_LEADS = [7, 3, 1, 0]
+OVERDUE = -1  # the lead of the notice sent the day after a missed deadline
+migrations = Migrations("cchc.tasks")
+
+
+@migrations()
+def m001_tasks(db: sqlite_utils.Database) -> None:
+    db["tasks"].create(
+        {
+            "code": str,
+            "title": str,
+            "detail": str,
+            "clauses": str,
+            "units": str,
+            "first_deadline": str,
+            "recurrence": str,
+            "leads": str,
+            "updated_at": str,
+        },
+        pk="code",
+    )
+    db["completions"].create(
+        {"task_code": str, "occurrence": str, "unit_code": str, "done_by": int, "done_at": str},
+        pk=("task_code", "occurrence", "unit_code"),
+    )
+    db["reminder_log"].create(
+        {"task_code": str, "occurrence": str, "lead": int, "telegram_id": int, "sent_at": str, "message_id": int},
+        pk=("task_code", "occurrence", "lead", "telegram_id"),
+    )
+    db["snoozes"].create(
+        {"task_code": str, "occurrence": str, "telegram_id": int, "remind_on": str},
+        pk=("task_code", "occurrence", "telegram_id"),
+    )
+
+
+class Task(Record):
+    """One duty: a fixed deadline or a recurrence counted from the first deadline."""
+
+    code: str = Field(pattern=r"^[\w.-]{1,30}$")
+    title: str
+    detail: str = ""
+    clauses: list[str] = Field(description="Clause ids `<doc_id>:<loc>` the duty comes from.")
+    units: list[str] = Field(description="Unit codes, or the groups tat-ca, phong-ban, xa-phuong.")
+    first_deadline: date
+    recurrence: str = Field("", description="'', hang-thang, hang-quy, 6-thang, hang-nam or an RRULE.")
+    leads: list[int] = Field(default_factory=lambda: list(DEFAULT_LEADS))
+
+    def occurrences(self, start: date, end: date) -> list[date]:
+        """Deadlines of this task between start and end (inclusive)."""
+        if not self.recurrence:
+            return [self.first_deadline] if start <= self.first_deadline <= end else []
+        if self.recurrence in STEPS:
+            step = STEPS[self.recurrence]
+            months = max(0, (start.year - self.first_deadline.year) * 12 + start.month - self.first_deadline.month)
+            n = max(0, months // step - 1)
+            found = []
+            while (day := self.first_deadline + relativedelta(months=step * n)) <= end:
+                if day >= start:
+                    found.append(day)
+                n += 1
+            return found
+        rule = rrulestr(self.recurrence, dtstart=datetime.combine(self.first_deadline, time()))
+        return [
+            d.date() for d in rule.between(datetime.combine(start, time()), datetime.combine(end, time()), inc=True)
+        ]
+
+
+class TaskFileError(Exception):
+    """A task file with bad rows; nothing was written. `problems` holds one line per bad row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One message to one official: a task's occurrence, the lead it is sent for, to whom."""
+
+    task_code: str
+    occurrence: date
+    lead: int  # days before the deadline; OVERDUE for the day-after notice
+    unit_code: str
+    telegram_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class UnitDue:
+    """A task's occurrence that a unit should hear about today, before expanding to its officials."""
+
+    task_code: str
+    occurrence: date
+    lead: int
+    unit_code: str
+
+
+def parse_day(text: str) -> date:
+    """'2026-04-15' or '15/04/2026'."""
+    text = text.strip()
+    if "/" in text:
+        day, month, year = text.split("/")
+        return date(int(year), int(month), int(day))
+    return date.fromisoformat(text)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class TaskStore:
+    """Tasks, completions, snoozes and the durable log of reminders Telegram accepted."""
+
+    def __init__(self, db: sqlite_utils.Database, settings: Settings) -> None:
+        migrations.apply(db)
+        self.db = db
+        self.settings = settings
+
+    # ------------------------------------------------------------------------------------ reading
+
+    def tasks(self) -> list[Task]:
+        return [_task_from_row(r) for r in self.db["tasks"].rows_where(order_by="code")]
+
+    def task(self, code: str) -> Task | None:
+        rows = list(self.db["tasks"].rows_where("code = ?", [code]))
+        return _task_from_row(rows[0]) if rows else None
+
+    def owner_units(self, task: Task) -> list[str]:
+        """Unit codes a task falls to, groups expanded against config.yaml."""
+        codes: list[str] = []
+        for spec in task.units:
+            if spec in GROUPS:
+                codes += [u.code for u in self.settings.units if GROUPS[spec] in (None, u.kind)]
+            elif unit := self.settings.unit(spec):
+                codes.append(unit.code)
+        return list(dict.fromkeys(codes))
+
+    def done(self) -> set[tuple[str, str, str]]:
+        """(task_code, occurrence ISO, unit_code) of every completed occurrence."""
+        return {(r[0], r[1], r[2]) for r in self.db.execute("SELECT task_code, occurrence, unit_code FROM completions")}
+
+    def completion(self, code: str, occurrence: date, unit_code: str) -> dict | None:
+        rows = list(
+            self.db["completions"].rows_where(
+                "task_code = ? AND occurrence = ? AND unit_code = ?", [code, occurrence.isoformat(), unit_code]
+            )
+        )
+        return rows[0] if rows else None
+
+    def sent_keys(self) -> set[tuple[str, str, int, int]]:
+        sql = "SELECT task_code, occurrence, lead, telegram_id FROM reminder_log"
+        return {(r[0], r[1], r[2], r[3]) for r in self.db.execute(sql)}
+
+    def snoozed(self, on: date) -> list[dict]:
+        return list(self.db["snoozes"].rows_where("remind_on = ?", [on.isoformat()]))
+
+    # ------------------------------------------------------------------------------------ writing
+
+    def import_rows(self, rows: list[dict], clause_exists) -> tuple[int, int]:  # noqa: ANN001
+        """Validate every row, then write all or nothing. Returns (added, updated)."""
+        tasks, problems = [], []
+        seen: dict[str, int] = {}
+        for number, row in enumerate(rows, start=2):
+            task, problem = _task_from_fields(row, self.settings, clause_exists)
+            if task and task.code in seen:
+                problem = f"ma '{task.code}' repeats row {seen[task.code]}"
+            if problem:
+                problems.append(f"row {number}: {problem}")
+            else:
+                seen[task.code] = number  # type: ignore[union-attr]
+                tasks.append(task)
+        if problems:
+            raise TaskFileError(problems)
+        existing = {t.code for t in self.tasks()}
+        with self.db.atomic():
+            for task in tasks:
+                self.db["tasks"].upsert(_task_row(task), pk="code")  # type: ignore[arg-type]
+        updated = sum(t.code in existing for t in tasks)  # type: ignore[union-attr]
+        return len(tasks) - updated, updated
+
+    def mark_done(self, code: str, occurrence: date, unit_code: str, by: int) -> bool:
+        """Mark a unit's occurrence done; False if it already was."""
+        if self.completion(code, occurrence, unit_code):
+            return False
+        self.db["completions"].insert(
+            {
+                "task_code": code,
+                "occurrence": occurrence.isoformat(),
+                "unit_code": unit_code,
+                "done_by": by,
+                "done_at": _now(),
+            }
+        )
+        return True
+
+    def snooze(self, code: str, occurrence: date, telegram_id: int, until: date) -> None:
+        self.db["snoozes"].upsert(
+            {
+                "task_code": code,
+                "occurrence": occurrence.isoformat(),
+                "telegram_id": telegram_id,
+                "remind_on": until.isoformat(),
+            },
+            pk=("task_code", "occurrence", "telegram_id"),
+        )
+
+    def log_sent(self, reminder: Reminder, message_id: int) -> None:
+        """Record a reminder Telegram accepted (durably: the next run will not send it again)."""
+        self.db["reminder_log"].insert(
+            {
+                "task_code": reminder.task_code,
+                "occurrence": reminder.occurrence.isoformat(),
+                "lead": reminder.lead,
+                "telegram_id": reminder.telegram_id,
+                "sent_at": _now(),
+                "message_id": message_id,
+            },
+            replace=True,
+        )
+        if reminder.lead < OVERDUE:  # a snoozed reminder was delivered: the snooze is used up
+            self.db.execute(
+                "DELETE FROM snoozes WHERE task_code = ? AND occurrence = ? AND telegram_id = ?",
+                [reminder.task_code, reminder.occurrence.isoformat(), reminder.telegram_id],
+            )
+
+
+def _task_from_row(row: dict) -> Task:
+    return Task(
+        code=row["code"],
+        title=row["title"],
+        detail=row["detail"],
+        clauses=json.loads(row["clauses"]),
+        units=json.loads(row["units"]),
+        first_deadline=date.fromisoformat(row["first_deadline"]),
+        recurrence=row["recurrence"],
+        leads=json.loads(row["leads"]),
+    )
+
+
+def _task_row(task: Task) -> dict:
+    return {
+        "code": task.code,
+        "title": task.title,
+        "detail": task.detail,
+        "clauses": json.dumps(task.clauses, ensure_ascii=False),
+        "units": json.dumps(task.units, ensure_ascii=False),
+        "first_deadline": task.first_deadline.isoformat(),
+        "recurrence": task.recurrence,
+        "leads": json.dumps(task.leads),
+        "updated_at": _now(),
+    }
+
+
+def _split(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in str(value or "").split(";") if v.strip()]
+
+
+def _task_from_fields(row: dict, settings: Settings, clause_exists) -> tuple[Task | None, str]:  # noqa: ANN001, C901
+    """A Task from one row of a task file, or the reason it is refused."""
+    unknown = set(row) - set(FIELDS)
+    if unknown:
+        return None, f"unknown column(s) {', '.join(sorted(unknown))}"
+    code, title = str(row.get("ma") or "").strip(), str(row.get("ten") or "").strip()
+    if not code or not title:
+        return None, "ma and ten are required"
+    clauses = _split(row.get("can_cu"))
+    if not clauses:
+        return None, "can_cu is empty (name the clause the duty comes from, e.g. chi-thi-cchc-thi-xa:3)"
+    if missing := [c for c in clauses if not clause_exists(c)]:
+        return None, f"can_cu {', '.join(missing)} is not a clause in the index (see `cchc docs`, `cchc show`)"
+    units = _split(row.get("don_vi"))
+    if not units:
+        return None, "don_vi is empty"
+    if bad := [u for u in units if u not in GROUPS and settings.unit(u) is None]:
+        return None, f"don_vi {', '.join(bad)} is not a unit name, code or group (tat-ca, phong-ban, xa-phuong)"
+    try:
+        first = row["han"] if isinstance(row.get("han"), date) else parse_day(str(row.get("han") or ""))
+    except (ValueError, TypeError):
+        return None, f"han '{row.get('han')}' is not a date (YYYY-MM-DD or DD/MM/YYYY)"
+    recurrence = str(row.get("lap_lai") or "").strip()
+    if recurrence and recurrence not in STEPS:
+        try:
+            rrulestr(recurrence, dtstart=datetime.combine(first, time()))
+        except (ValueError, TypeError):
+            return None, f"lap_lai '{recurrence}' is not hang-thang, hang-quy, 6-thang, hang-nam or an RRULE"
+    try:
+        leads = [int(x) for x in _split(row.get("nhac_truoc"))] or list(DEFAULT_LEADS)
+    except ValueError:
+        return None, f"nhac_truoc '{row.get('nhac_truoc')}' must be days such as 7;3;1;0"
+    if any(lead < 0 or lead > 365 for lead in leads):
+        return None, "nhac_truoc days must be between 0 and 365"
+    units = [u if u in GROUPS else settings.unit(u).code for u in units]  # type: ignore[union-attr]
+    task = Task(
+        code=code,
+        title=title,
+        detail=str(row.get("noi_dung") or "").strip(),
+        clauses=clauses,
+        units=units,
+        first_deadline=first,
+        recurrence=recurrence,
+        leads=sorted(set(leads), reverse=True),
+    )
+    return task, ""
+
+
+def read_task_file(text: str, suffix: str) -> list[dict]:
+    """Rows of a CSV (header ma,ten,...) or YAML (a list, or `tasks:` holding one) task file."""
+    if suffix in {".yaml", ".yml"}:
+        data = yaml.safe_load(text) or []
+        rows = data.get("tasks", []) if isinstance(data, dict) else data
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TaskFileError(["the YAML file must hold a list of tasks (or `tasks:` with one)"])
+        return rows
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != FIELDS:
+        raise TaskFileError([f"row 1: header must be {','.join(FIELDS)}"])
+    return list(reader)
+
+
+def export_rows(tasks: Iterable[Task]) -> list[dict]:
+    return [
+        {
+            "ma": t.code,
+            "ten": t.title,
+            "noi_dung": t.detail,
+            "can_cu": ";".join(t.clauses),
+            "don_vi": ";".join(t.units),
+            "han": t.first_deadline.isoformat(),
+            "lap_lai": t.recurrence,
+            "nhac_truoc": ";".join(map(str, t.leads)),
+        }
+        for t in tasks
+    ]
