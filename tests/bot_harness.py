@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from telegram.ext import Application
 
 from bot.app import build_application
 from knowledge.config import Settings
 from knowledge.index import ClauseIndex
+from knowledge.tasks import TaskStore
 from knowledge.users import UserStore
 from tests.botapi import BotApiStandIn
 
@@ -18,11 +20,17 @@ TOKEN = "123456:TEST-TOKEN-not-a-secret"
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, stand_in: BotApiStandIn, index: ClauseIndex, users: UserStore
+    settings: Settings,
+    stand_in: BotApiStandIn,
+    index: ClauseIndex,
+    users: UserStore,
+    tasks: TaskStore | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Application]:
     """Polling bot, started in run_polling's order (initialize, post_init, polling, start) and stopped."""
     settings.telegram = settings.telegram.model_copy(update={"api_base_url": stand_in.base_url})
-    application = build_application(settings, TOKEN, index=index, users=users)
+    extra = {"clock": clock} if clock else {}
+    application = build_application(settings, TOKEN, index=index, users=users, tasks=tasks, **extra)
     await application.initialize()
     await application.post_init(application)  # type: ignore[misc]
     await application.updater.start_polling(poll_interval=0.0, timeout=1)  # type: ignore[union-attr]

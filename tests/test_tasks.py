@@ -1,0 +1,234 @@
+"""Task table and reminder planning: recurrences, lead days, local hours, import validation, the sent log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from knowledge.config import ReminderSettings
+from knowledge.reminders import due, lead_day, overdue, progress, sending_open, snooze_lead
+from knowledge.store import open_database
+from knowledge.tasks import OVERDUE, Reminder, Task, TaskFileError, TaskStore, read_task_file
+from knowledge.users import UserStore
+from tests.conftest import ROOT, make_settings
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+CLAUSES = {"chi-thi-cchc-thi-xa:3", "chi-thi-cchc-thi-xa:4", "chi-thi-cchc-thi-xa:5", "chi-thi-cchc-thi-xa:2.đ"}
+HEADER = "ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc\n"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=HCM)
+
+
+def task(**fields) -> Task:
+    base = {"code": "T", "title": "Việc", "clauses": ["d:1"], "units": ["TP"], "first_deadline": date(2026, 1, 31)}
+    return Task(**{**base, **fields})
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[TaskStore, UserStore]:
+    settings = make_settings(tmp_path / "data")
+    db = open_database(settings.database_path)
+    users = UserStore(db)
+    for telegram_id, unit in ((11, "TP"), (12, "TP"), (21, "XAP"), (31, "NV")):
+        users.register(telegram_id, telegram_id, f"Cán bộ {telegram_id}", unit, "Công chức", approved=True)
+    return TaskStore(db, settings), users
+
+
+def import_text(store: TaskStore, text: str, suffix: str = ".csv") -> tuple[int, int]:
+    return store.import_rows(read_task_file(text, suffix), CLAUSES.__contains__)
+
+
+# -------------------------------------------------------------------------------------- recurrences
+
+
+def test_monthly_recurrence_clamps_to_month_ends_across_the_year() -> None:
+    monthly = task(recurrence="hang-thang")
+    assert monthly.occurrences(date(2026, 1, 1), date(2026, 4, 30)) == [
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+        date(2026, 4, 30),
+    ]
+    assert monthly.occurrences(date(2026, 12, 1), date(2027, 2, 28)) == [
+        date(2026, 12, 31),
+        date(2027, 1, 31),
+        date(2027, 2, 28),
+    ]
+
+
+def test_quarterly_six_monthly_yearly_and_rrule() -> None:
+    quarterly = task(first_deadline=date(2023, 3, 15), recurrence="hang-quy")
+    assert quarterly.occurrences(date(2026, 11, 1), date(2027, 4, 1)) == [date(2026, 12, 15), date(2027, 3, 15)]
+    half = task(first_deadline=date(2023, 6, 15), recurrence="6-thang")
+    assert half.occurrences(date(2026, 1, 1), date(2026, 12, 31)) == [date(2026, 6, 15), date(2026, 12, 15)]
+    leap = task(first_deadline=date(2024, 2, 29), recurrence="hang-nam")
+    assert leap.occurrences(date(2025, 1, 1), date(2028, 12, 31)) == [
+        date(2025, 2, 28),
+        date(2026, 2, 28),
+        date(2027, 2, 28),
+        date(2028, 2, 29),
+    ]
+    last_friday = task(first_deadline=date(2026, 1, 1), recurrence="FREQ=MONTHLY;BYDAY=-1FR")
+    assert last_friday.occurrences(date(2026, 11, 1), date(2027, 1, 31)) == [
+        date(2026, 11, 27),
+        date(2026, 12, 25),
+        date(2027, 1, 29),
+    ]
+    once = task(first_deadline=date(2026, 4, 15))
+    assert once.occurrences(date(2026, 1, 1), date(2026, 12, 31)) == [date(2026, 4, 15)]
+    assert once.occurrences(date(2026, 5, 1), date(2026, 12, 31)) == []
+
+
+def test_lead_days_move_off_weekends_to_the_friday_before() -> None:
+    deadline = date(2026, 12, 15)  # a Tuesday
+    assert lead_day(deadline, 3, weekends=False) == date(2026, 12, 11)  # Saturday 12/12 -> Friday 11/12
+    assert lead_day(deadline, 3, weekends=True) == date(2026, 12, 12)
+    assert lead_day(deadline, 7, weekends=False) == date(2026, 12, 8)
+
+
+def test_sending_hours_in_local_time_at_the_day_boundary() -> None:
+    settings = ReminderSettings()
+    # 00:59 UTC is 07:59 in Hồ Chí Minh City: not yet; 01:00 UTC is 08:00: open.
+    assert not sending_open(datetime(2026, 12, 1, 0, 59, tzinfo=UTC), settings)
+    assert sending_open(datetime(2026, 12, 1, 1, 0, tzinfo=UTC), settings)
+    # 23:30 UTC on 30/11 is already 1 December, 06:30 local: night, nothing goes out.
+    assert not sending_open(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), settings)
+    assert not sending_open(at("2026-12-01 20:00"), settings)
+    assert not sending_open(at("2026-12-05 09:00"), settings)  # Saturday
+    assert sending_open(at("2026-12-05 09:00"), settings.model_copy(update={"weekends": True}))
+    assert not sending_open(at("2026-12-01 08:30"), settings.model_copy(update={"send_at": time(9, 0)}))
+
+
+# ------------------------------------------------------------------------------------------- import
+
+
+def test_import_validates_every_row_and_writes_nothing_on_error(stores) -> None:
+    store, _ = stores
+    text = (
+        HEADER
+        + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,15/12/2026,hang-quy,7;1\n"
+        + "X1,Không căn cứ,,chi-thi-cchc-thi-xa:9.z,TP,2026-12-01,,\n"
+        + "X2,Sai đơn vị,,chi-thi-cchc-thi-xa:3,Phòng Không Có,2026-12-01,,\n"
+        + "X3,Sai ngày,,chi-thi-cchc-thi-xa:3,TP,31/02/2026,,\n"
+        + "X4,Sai lặp,,chi-thi-cchc-thi-xa:3,TP,2026-12-01,hang-tuan-le,\n"
+        + "X5,Sai nhắc,,chi-thi-cchc-thi-xa:3,TP,2026-12-01,,7;ba\n"
+        + "BC,Trùng mã,,chi-thi-cchc-thi-xa:3,TP,2026-12-01,,\n"
+    )
+    with pytest.raises(TaskFileError) as error:
+        import_text(store, text)
+    assert error.value.problems == [
+        "row 3: can_cu chi-thi-cchc-thi-xa:9.z is not a clause in the index (see `cchc docs`, `cchc show`)",
+        "row 4: don_vi Phòng Không Có is not a unit name, code or group (tat-ca, phong-ban, xa-phuong)",
+        "row 5: han '31/02/2026' is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+        "row 6: lap_lai 'hang-tuan-le' is not hang-thang, hang-quy, 6-thang, hang-nam or an RRULE",
+        "row 7: nhac_truoc '7;ba' must be days such as 7;3;1;0",
+        "row 8: ma 'BC' repeats row 2",
+    ]
+    assert store.tasks() == []
+
+
+def test_import_then_update_by_code_and_groups_expand(stores) -> None:
+    store, _ = stores
+    assert import_text(store, HEADER + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,15/12/2026,hang-quy,\n") == (
+        1,
+        0,
+    )
+    bc = store.task("BC")
+    assert bc.leads == [7, 3, 1, 0] and bc.units == ["TP", "xa-phuong"]
+    assert store.owner_units(bc) == ["TP", "P1", "P2", "XAP", "XBH"]
+    assert import_text(store, HEADER + "BC,Báo cáo quý (sửa),,chi-thi-cchc-thi-xa:5,Phòng Tư pháp,2026-12-15,,3\n") == (
+        0,
+        1,
+    )
+    assert store.task("BC").title == "Báo cáo quý (sửa)" and store.task("BC").units == ["TP"]
+
+
+def test_shipped_task_file_cites_real_clauses_of_the_sample_directive(sample_index, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    store = TaskStore(open_database(settings.database_path), settings)
+    text = (ROOT / "knowledge" / "tasks" / "chi-thi-cchc-thi-xa.yaml").read_text(encoding="utf-8")
+    added, _ = store.import_rows(read_task_file(text, ".yaml"), lambda c: sample_index.store.clause(c) is not None)
+    assert added == 6
+    assert {c for t in store.tasks() for c in t.clauses} == CLAUSES
+    assert store.owner_units(store.task("TU-DANH-GIA-XA")) == ["P1", "P2", "XAP", "XBH"]
+
+
+def test_yaml_task_file_with_dates(stores) -> None:
+    store, _ = stores
+    text = "tasks:\n  - {ma: A, ten: Việc A, can_cu: chi-thi-cchc-thi-xa:4, don_vi: [XAP], han: 2026-12-01}\n"
+    assert import_text(store, text, ".yaml") == (1, 0)
+    with pytest.raises(TaskFileError, match="unknown column"):
+        import_text(
+            store, "- {ma: B, ten: B, can_cu: chi-thi-cchc-thi-xa:4, don_vi: TP, han: 2026-12-01, x: 1}\n", ".yaml"
+        )
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+
+def test_due_reminders_follow_lead_days_and_units(stores) -> None:
+    store, users = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP,2026-12-15,,7;3;1;0\n")
+    settings = ReminderSettings()
+    assert due(store, users, at("2026-12-07 08:00"), settings) == []  # 8 days before: nothing
+    first = due(store, users, at("2026-12-08 08:00"), settings)
+    assert {(r.telegram_id, r.lead) for r in first} == {(11, 7), (12, 7)}  # both TP officials, not XAP or NV
+    assert due(store, users, at("2026-12-08 07:59"), settings) == []  # before the sending hour
+    assert {r.lead for r in due(store, users, at("2026-12-11 08:00"), settings)} == {3}  # Saturday 12 -> Friday 11
+    assert {r.lead for r in due(store, users, at("2026-12-15 10:00"), settings)} == {0}
+    assert {r.lead for r in due(store, users, at("2026-12-16 08:00"), settings)} == {OVERDUE}
+    assert due(store, users, at("2026-12-30 08:00"), settings) == []  # past overdue_days
+
+
+def test_sent_reminders_are_not_sent_again_and_catch_up_sends_only_the_latest(stores) -> None:
+    store, users = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP,2026-12-15,,7;3;1;0\n")
+    settings = ReminderSettings()
+    for reminder in due(store, users, at("2026-12-08 08:00"), settings):
+        store.log_sent(reminder, message_id=1)
+    assert due(store, users, at("2026-12-08 08:00"), settings) == []  # a restart the same day: nothing again
+    assert due(store, users, at("2026-12-09 08:00"), settings) == []  # the 7-day one is not repeated
+    # Down from 10 to 14 December: on start on the 14th only the latest lead (1 day) goes, once.
+    catch_up = due(store, users, at("2026-12-14 15:00"), settings)
+    assert {(r.telegram_id, r.lead) for r in catch_up} == {(11, 1), (12, 1)}
+
+
+def test_done_by_one_official_stops_the_units_reminders(stores) -> None:
+    store, users = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP;XAP,2026-12-15,,\n")
+    store.mark_done("BC", date(2026, 12, 15), "TP", by=11)
+    assert {r.unit_code for r in due(store, users, at("2026-12-14 08:00"), ReminderSettings())} == {"XAP"}
+    assert not store.mark_done("BC", date(2026, 12, 15), "TP", by=12)  # already done
+
+
+def test_snooze_brings_the_reminder_back_the_next_day_once(stores) -> None:
+    store, users = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP,2026-12-15,,7\n")
+    settings = ReminderSettings()
+    for reminder in due(store, users, at("2026-12-08 08:00"), settings):
+        store.log_sent(reminder, message_id=1)
+    store.snooze("BC", date(2026, 12, 15), 11, until=date(2026, 12, 9))
+    again = due(store, users, at("2026-12-09 08:00"), settings)
+    assert again == [Reminder("BC", date(2026, 12, 15), snooze_lead(date(2026, 12, 9)), "TP", 11, 11)]
+    store.log_sent(again[0], message_id=2)
+    assert due(store, users, at("2026-12-09 09:00"), settings) == []
+
+
+def test_overdue_and_progress_by_unit(stores) -> None:
+    store, _ = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP;XAP,2026-10-15,hang-thang,\n")
+    store.mark_done("BC", date(2026, 10, 15), "TP", by=11)
+    late = overdue(store, date(2026, 11, 28))
+    assert sorted((o.unit_code, o.occurrence) for o in late) == [
+        ("TP", date(2026, 11, 15)),
+        ("XAP", date(2026, 10, 15)),
+        ("XAP", date(2026, 11, 15)),
+    ]
+    counts = progress(store, date(2026, 11, 28), days_ahead=40)
+    assert counts["TP"] == {"done": 1, "open": 1, "overdue": 1}
+    assert counts["XAP"] == {"done": 0, "open": 1, "overdue": 2}
