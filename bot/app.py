@@ -136,7 +136,11 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=settings.telegram.send_retries))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.telegram.messages_per_second, max_retries=settings.telegram.send_retries
+            )
+        )
         .post_init(post_init)
     )
     if base_url := api_base_url(settings):

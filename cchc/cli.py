@@ -372,7 +372,7 @@ def tasks_export(ctx: click.Context, fmt: str) -> None:
         click.echo(yaml.safe_dump({"tasks": rows}, allow_unicode=True, sort_keys=False), nl=False)
         return
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     click.echo(out.getvalue(), nl=False)

@@ -86,6 +86,7 @@ class TelegramSettings(Section):
     admins: list[int] = Field(default_factory=list, description="Telegram user ids of phòng Nội vụ staff.")
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     send_retries: int = Field(3, ge=0, le=10, description="Retries of a send after a 429 or a network error.")
+    messages_per_second: float = Field(30, gt=0, le=1000, description="Overall send rate (Telegram allows ~30/s).")
 
 
 class ReminderSettings(Section):

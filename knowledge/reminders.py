@@ -77,16 +77,19 @@ def due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSet
     if not sending_open(now, settings):
         return []
     today = local_now(now, settings).date()
-    tasks = [(t, store.owner_units(t)) for t in store.tasks()]
+    owners = store.owners()
+    tasks = [(t, owners(t)) for t in store.tasks()]
     done = store.done()
     recipients = _recipients(users)
     sent = store.sent_keys()
-    reminders = [
-        Reminder(d.task_code, d.occurrence, d.lead, d.unit_code, telegram_id, chat_id)
-        for d in unit_due(tasks, done, today, settings)
-        for telegram_id, chat_id in recipients.get(d.unit_code, [])
-        if (d.task_code, d.occurrence.isoformat(), d.lead, telegram_id) not in sent
-    ]
+    reminders = []
+    for d in unit_due(tasks, done, today, settings):
+        key = (d.task_code, d.occurrence.isoformat(), d.lead)
+        reminders += [
+            Reminder(d.task_code, d.occurrence, d.lead, d.unit_code, telegram_id, chat_id)
+            for telegram_id, chat_id in recipients.get(d.unit_code, ())
+            if (*key, telegram_id) not in sent
+        ]
     return reminders + _snoozed(store, users, today, done, sent)
 
 
@@ -133,9 +136,10 @@ class Overdue:
 def overdue(store: TaskStore, today: date, days: int = 366) -> list[Overdue]:
     """Occurrences past their deadline that a unit has not marked done (for the daily digest)."""
     done = store.done()
+    owners = store.owners()
     found = []
     for task in store.tasks():
-        units = store.owner_units(task)
+        units = owners(task)
         for occurrence in task.occurrences(today - timedelta(days=days), today - timedelta(days=1)):
             found += [Overdue(task, occurrence, u) for u in units if (task.code, occurrence.isoformat(), u) not in done]
     return found
@@ -145,8 +149,9 @@ def progress(store: TaskStore, today: date, days_ahead: int = 366, days_back: in
     """Per unit: occurrences done, open (deadline to come) and overdue, over the past and coming year."""
     done = store.done()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"done": 0, "open": 0, "overdue": 0})
+    owners = store.owners()
     for task in store.tasks():
-        units = store.owner_units(task)
+        units = owners(task)
         for occurrence in task.occurrences(today - timedelta(days=days_back), today + timedelta(days=days_ahead)):
             for unit in units:
                 if (task.code, occurrence.isoformat(), unit) in done:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -100,7 +100,7 @@ class TaskFileError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """One message to one official: a task's occurrence, the lead it is sent for, to whom."""
 
@@ -112,7 +112,7 @@ class Reminder:
     chat_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitDue:
     """A task's occurrence that a unit should hear about today, before expanding to its officials."""
 
@@ -154,13 +154,26 @@ class TaskStore:
 
     def owner_units(self, task: Task) -> list[str]:
         """Unit codes a task falls to, groups expanded against config.yaml."""
-        codes: list[str] = []
-        for spec in task.units:
-            if spec in GROUPS:
-                codes += [u.code for u in self.settings.units if GROUPS[spec] in (None, u.kind)]
-            elif unit := self.settings.unit(spec):
-                codes.append(unit.code)
-        return list(dict.fromkeys(codes))
+        return self.owners()(task)
+
+    def owners(self) -> Callable[[Task], list[str]]:
+        """A fast `owner_units` for many tasks: the units of config.yaml are looked up once."""
+        units = self.settings.units
+        expanded = {g: [u.code for u in units if kind in (None, u.kind)] for g, kind in GROUPS.items()}
+        known = {u.code: u.code for u in units}
+
+        def owner_units(task: Task) -> list[str]:
+            if len(task.units) == 1 and task.units[0] in expanded:
+                return expanded[task.units[0]]
+            codes: list[str] = []
+            for spec in task.units:
+                if spec in expanded:
+                    codes += expanded[spec]
+                elif code := known.get(spec) or getattr(self.settings.unit(spec), "code", None):
+                    codes.append(code)
+            return list(dict.fromkeys(codes))
+
+        return owner_units
 
     def done(self) -> set[tuple[str, str, str]]:
         """(task_code, occurrence ISO, unit_code) of every completed occurrence."""
@@ -252,7 +265,8 @@ class TaskStore:
 
 
 def _task_from_row(row: dict) -> Task:
-    return Task(
+    """A stored task (validated when it was imported, so not validated again)."""
+    return Task.model_construct(
         code=row["code"],
         title=row["title"],
         detail=row["detail"],

@@ -216,3 +216,55 @@ def test_users_import_bad_header(tmp_path: Path) -> None:
     staff.write_text("name,unit\nA,NV\n", encoding="utf-8")
     result = run(tmp_path, "users", "import", str(staff))
     assert "row 1: header must be ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id (found name,unit)" in result.output
+
+
+TASK_HEADER = "ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc\n"
+
+
+def test_tasks_import_list_export_done_and_remind(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        TASK_HEADER + "A,Việc A,,chi-thi-cchc-thi-xa:3,TP,2099-12-15,,\nB,Việc B,,khong-co:1,TP,2099-12-15,,\n"
+    )
+    result = run(data_dir, "tasks", "import", str(bad))
+    assert result.exit_code == 1 and "row 3: can_cu khong-co:1 is not a clause in the index" in result.output
+    assert run(data_dir, "tasks", "export").output == TASK_HEADER  # nothing was written
+
+    good = tmp_path / "tasks.csv"
+    good.write_text(TASK_HEADER + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,15/12/2099,hang-quy,7;1\n")
+    assert run(data_dir, "tasks", "import", str(good)).output == "imported: 1 added, 0 updated\n"
+    window = ("--from", "2099-12-01", "--to", "2100-03-31")
+    listed = [
+        json.loads(line)
+        for line in run(data_dir, "tasks", "list", "--unit", "TP", *window, "--json").output.splitlines()
+    ]
+    assert [(r["deadline"], r["unit"], r["status"]) for r in listed] == [
+        ("2099-12-15", "TP", "open"),
+        ("2100-03-15", "TP", "open"),
+    ]
+    assert (
+        run(data_dir, "tasks", "done", "BC", "--unit", "TP", "--deadline", "2099-12-15").output
+        == "done: BC 15/12/2099 TP\n"
+    )
+    done = run(data_dir, "tasks", "list", "--unit", "TP", *window, "--status", "done").output
+    assert done.splitlines() == ["15/12/2099  TP     done     BC  Báo cáo quý"]
+    exported = run(data_dir, "tasks", "export").output
+    assert exported == TASK_HEADER + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,2099-12-15,hang-quy,7;1\n"
+
+    staff = tmp_path / "staff.csv"
+    staff.write_text(STAFF_HEADER + "Xã An Phú,XAP,Chủ tịch UBND,,777\nTư pháp,TP,Công chức,,778\n")
+    run(data_dir, "users", "import", str(staff))
+    dry_run = run(data_dir, "remind", "--dry-run", "--at", "2099-12-08 08:00", "--json").output
+    assert [json.loads(line) for line in dry_run.splitlines()] == [
+        {
+            "task": "BC",
+            "deadline": "2099-12-15",
+            "lead": 7,
+            "kind": "lead",
+            "unit": "XAP",
+            "telegram_id": 777,
+            "chat_id": 777,
+        }
+    ]  # TP marked its occurrence done
+    assert run(data_dir, "remind", "--dry-run", "--at", "2099-12-08 06:00").output == ""  # before the sending hour
+    assert "Missing option '--dry-run'" in run(data_dir, "remind", "--at", "2099-12-08 08:00").output

@@ -21,7 +21,8 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TP_1, TP_2, XA_1, NV_1 = 11, 12, 21, 31
 TASKS = (
     "ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc\n"
-    "BC-QUY,Báo cáo CCHC hằng quý,Gửi báo cáo về phòng Nội vụ.,chi-thi-cchc-thi-xa:2.đ,TP;XAP,2026-12-15,hang-quy,7;3;1;0\n"
+    "BC-QUY,Báo cáo CCHC hằng quý,Gửi báo cáo về phòng Nội vụ.,chi-thi-cchc-thi-xa:2.đ,TP;XAP,2026-12-15,hang-quy,"
+    "7;3;1;0\n"
 )
 
 
