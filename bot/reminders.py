@@ -304,7 +304,7 @@ def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
     from matplotlib import pyplot as plt
 
     names = [name for name, _ in rows]
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 2))
     left = [0] * len(rows)
     for key, label, color in (
         ("done", "Hoàn thành", "#2e7d32"),
@@ -317,7 +317,8 @@ def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
     axes.invert_yaxis()
     axes.set_xlabel("Số lượt việc")
     axes.set_title("Tiến độ thực hiện nhiệm vụ theo đơn vị")
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(rows) < 4 else -0.12), ncol=3, frameon=False)
+    axes.xaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
