@@ -21,7 +21,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import admin, handlers, registration, reminders
+from bot import admin, broadcast, handlers, registration, reminders
+from knowledge.broadcasts import Outbox
 from knowledge.config import Settings
 from knowledge.index import ClauseIndex
 from knowledge.store import open_database
@@ -81,12 +82,39 @@ def registration_conversation() -> ConversationHandler:
         )
 
 
+def broadcast_conversation() -> ConversationHandler:
+    admin_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[CommandHandler(["thongbao", "announce"], broadcast.begin, filters.ChatType.PRIVATE)],
+            states={
+                broadcast.TEXT: [MessageHandler(admin_text, broadcast.got_text)],
+                broadcast.ATTACH: [
+                    MessageHandler(filters.Document.ALL | filters.PHOTO, broadcast.got_attachment),
+                    CallbackQueryHandler(broadcast.skip_attachment, pattern=r"^bc:noattach$"),
+                ],
+                broadcast.AUDIENCE: [CallbackQueryHandler(broadcast.chose_audience, pattern=r"^bc:aud:")],
+                broadcast.UNITS: [CallbackQueryHandler(broadcast.toggle_unit, pattern=r"^bc:unit:")],
+                broadcast.POSITIONS: [CallbackQueryHandler(broadcast.toggle_position, pattern=r"^bc:pos:")],
+                broadcast.ACK: [CallbackQueryHandler(broadcast.chose_ack, pattern=r"^bc:ack:")],
+                broadcast.CONFIRM: [CallbackQueryHandler(broadcast.confirm, pattern=r"^bc:(send|cancel)$")],
+            },
+            fallbacks=[CommandHandler(["huy", "cancel"], broadcast.cancel)],
+        )
+
+
 def add_handlers(application: Application) -> None:
     """All handlers in one list; the registration conversation goes first so it sees the name typed."""
     application.add_handlers(
         [
             registration_conversation(),
+            broadcast_conversation(),
             CallbackQueryHandler(registration.decide, pattern=r"^reg:"),
+            CommandHandler(["baocao", "report"], broadcast.report_command),
+            CallbackQueryHandler(broadcast.ack_button, pattern=r"^ack:"),
+            CallbackQueryHandler(broadcast.report_button, pattern=r"^bcr:"),
+            CallbackQueryHandler(broadcast.nudge_button, pattern=r"^bcn:"),
             CommandHandler(["hoi", "ask"], handlers.ask_command),
             CommandHandler(["nguon", "sources"], handlers.sources),
             CommandHandler(["huongdan", "help"], handlers.help_command),
@@ -108,6 +136,7 @@ def add_handlers(application: Application) -> None:
             MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.ask_private),
             MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, handlers.ask_group),
             MessageHandler(NON_TEXT, handlers.non_text),
+            MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, handlers.unknown_command),  # last
         ]
     )
     application.add_error_handler(handlers.on_error)
@@ -120,6 +149,7 @@ def build_application(
     users: UserStore | None = None,
     tasks: TaskStore | None = None,
     clock: Callable[[], datetime] = reminders.utc_now,
+    outbox: Outbox | None = None,
 ) -> Application:
     """The bot for these settings; services may be injected (tests), else opened at start."""
 
@@ -129,9 +159,14 @@ def build_application(
         data["index"].search("khởi động", k=1)  # load the model and the lexical index before the first question
         data["users"] = users or UserStore(open_database(settings.database_path))
         data["tasks"] = tasks or TaskStore(open_database(settings.database_path), settings)
+        data["outbox"] = outbox or Outbox(open_database(settings.database_path), settings)
         await application.bot.set_my_commands(COMMANDS)
         reminders.schedule(application)
+        broadcast.start_sender(application)
         log.info("bot @%s ready", application.bot.username)
+
+    async def post_stop(application: Application) -> None:
+        await broadcast.stop_sender(application)
 
     builder = (
         ApplicationBuilder()
@@ -142,6 +177,7 @@ def build_application(
             )
         )
         .post_init(post_init)
+        .post_stop(post_stop)
     )
     if base_url := api_base_url(settings):
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))

@@ -176,6 +176,11 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, context, render.documents_message(index.store.documents(), counts))
 
 
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not know: say so and show the help."""
+    await reply(update, context, "Trợ lý không có lệnh này.\n\n" + HELP)
+
+
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/huongdan: how to use the assistant."""
     await reply(update, context, HELP)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,28 +29,49 @@ def seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one send: delivered (with the message), blocked by the user, or failed."""
+
+    message: Message | None = None
+    blocked: bool = False
+    error: str = ""
+
+
+async def deliver(send: Callable[[], Awaitable[Message]], users: UserStore, chat_id: int, retries: int = 3) -> Outcome:
+    """Run one send with the policy every message follows: 403 marks the official blocked and is not
+    retried; a 429 left over by the rate limiter waits `retry_after`; network errors back off and retry;
+    a bad request (e.g. chat not found) fails at once."""
+    for attempt in range(retries + 1):
+        try:
+            return Outcome(message=await send())
+        except Forbidden as exc:
+            log.info("chat %s blocked the bot; marking inactive", chat_id)
+            users.mark_blocked(chat_id)
+            return Outcome(blocked=True, error=exc.message)
+        except RetryAfter as exc:
+            if attempt == retries:
+                return Outcome(error=f"429: {exc.message}")
+            await asyncio.sleep(seconds(exc.retry_after))
+        except BadRequest as exc:
+            return Outcome(error=exc.message)
+        except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
+            if attempt == retries:
+                return Outcome(error=exc.message)
+            await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
+    return Outcome(error="not sent")
+
+
 async def send_html(
     bot: Bot, users: UserStore, chat_id: int, text: str, retries: int = 3, **kwargs: Any
 ) -> Message | None:
-    """Send an HTML message; None when the chat blocked the bot (the user is then marked inactive)."""
-    for attempt in range(retries + 1):
-        try:
-            return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, **kwargs)
-        except Forbidden:
-            log.info("chat %s blocked the bot; marking inactive", chat_id)
-            users.mark_blocked(chat_id)
-            return None
-        except RetryAfter as exc:  # only when the rate limiter's own retries are used up
-            if attempt == retries:
-                raise
-            await asyncio.sleep(seconds(exc.retry_after))
-        except BadRequest:
-            raise
-        except NetworkError:
-            if attempt == retries:
-                raise
-            await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
-    return None
+    """Send an HTML message; None when it could not be delivered (a 403 also marks the user blocked)."""
+    outcome = await deliver(
+        lambda: bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, **kwargs), users, chat_id, retries
+    )
+    if outcome.error and not outcome.blocked:
+        log.warning("message to chat %s not delivered: %s", chat_id, outcome.error)
+    return outcome.message
 
 
 async def show_typing(bot: Bot, users: UserStore, chat_id: int) -> bool:

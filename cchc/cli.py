@@ -513,5 +513,111 @@ def remind(ctx: click.Context, dry_run: bool, at: str, as_json: bool) -> None:
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else line)
 
 
+@cli.group()
+def broadcast() -> None:
+    """Announcements from phòng Nội vụ, queued here and delivered by the running `cchc serve`.
+
+    \b
+    Example:
+        cchc broadcast send --to TP,XAP --text thong-bao.txt --ack --wait
+        cchc broadcast status 3 --json
+    """
+
+
+def _outbox(ctx: click.Context):
+    from knowledge.broadcasts import Outbox
+    from knowledge.store import open_database
+
+    return Outbox(open_database(_settings(ctx).database_path), _settings(ctx))
+
+
+@broadcast.command(name="send")
+@click.option("--to", "to", required=True, help="Unit codes or names separated by commas, a group, or 'all'.")
+@click.option(
+    "--text",
+    "text_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="UTF-8 file with the announcement (Telegram HTML allowed: <b>, <i>).",
+)
+@click.option("--attach", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A document or photo.")
+@click.option("--ack", is_flag=True, help="Ask recipients to press 'Đã nhận'.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=int,
+    default=None,
+    is_flag=False,
+    flag_value=3600,
+    help="Wait (up to N seconds, default 3600) until delivered, then print the report.",
+)
+@click.pass_context
+def broadcast_send(
+    ctx: click.Context, to: str, text_file: Path, attach: Path | None, ack: bool, wait_seconds: int | None
+) -> None:
+    """Queue an announcement for the running bot to deliver.
+
+    \b
+    Example:
+        cchc broadcast send --to all --text thong-bao.txt --attach ke-hoach.pdf --ack
+    """
+    import time
+
+    from knowledge.broadcasts import GROUPS, Audience
+    from knowledge.store import open_database
+    from knowledge.users import UserStore
+
+    settings = _settings(ctx)
+    targets = [t.strip() for t in to.split(",") if t.strip()]
+    if bad := [t for t in targets if t not in GROUPS and settings.unit(t) is None]:
+        raise click.UsageError(f"--to {', '.join(bad)}: not a unit code or name, nor all/phong-ban/xa-phuong")
+    text = text_file.read_text(encoding="utf-8").strip()
+    if not text:
+        raise click.UsageError(f"{text_file} is empty")
+    kind = ""
+    if attach:
+        kind = "photo" if attach.suffix.lower() in {".jpg", ".jpeg", ".png"} else "document"
+        folder = settings.data_dir / "attachments" / f"cli-{time.time_ns()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = folder / attach.name
+        stored.write_bytes(attach.read_bytes())
+        attach = stored
+    audience = Audience(units=[t if t in GROUPS else settings.unit(t).code for t in targets])  # type: ignore[union-attr]
+    users, box = UserStore(open_database(settings.database_path)), _outbox(ctx)
+    recipients = box.recipients(users, audience)
+    broadcast_id = box.create(0, text, recipients, audience, ack, str(attach or ""), kind)
+    users.audit(0, "broadcast", str(broadcast_id), f"cli: {len(recipients)} recipients: {audience.describe(settings)}")
+    click.echo(f"queued: broadcast {broadcast_id} to {len(recipients)} recipient(s)")
+    if wait_seconds is None:
+        return
+    deadline = time.monotonic() + wait_seconds
+    while (report := box.report(broadcast_id)).pending and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.5)
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False))  # type: ignore[union-attr]
+    if report.pending:  # type: ignore[union-attr]
+        raise click.ClickException("still pending: is `cchc serve` running?")
+
+
+@broadcast.command(name="status")
+@click.argument("broadcast_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def broadcast_status(ctx: click.Context, broadcast_id: int, as_json: bool) -> None:
+    """Delivered / pending / failed / blocked / acknowledged counts of an announcement.
+
+    \b
+    Example:
+        cchc broadcast status 3 --json
+    """
+    report = _outbox(ctx).report(broadcast_id)
+    if report is None:
+        raise click.ClickException(f"no broadcast {broadcast_id}")
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    for key, value in report.as_dict().items():
+        click.echo(f"{key}: {value}")
+
+
 def main() -> None:
     cli(prog_name="cchc")

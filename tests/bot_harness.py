@@ -9,6 +9,7 @@ from datetime import datetime
 from telegram.ext import Application
 
 from bot.app import build_application
+from knowledge.broadcasts import Outbox
 from knowledge.config import Settings
 from knowledge.index import ClauseIndex
 from knowledge.tasks import TaskStore
@@ -26,18 +27,20 @@ async def running_bot(
     users: UserStore,
     tasks: TaskStore | None = None,
     clock: Callable[[], datetime] | None = None,
+    outbox: Outbox | None = None,
 ) -> AsyncIterator[Application]:
     """Polling bot, started in run_polling's order (initialize, post_init, polling, start) and stopped."""
     settings.telegram = settings.telegram.model_copy(update={"api_base_url": stand_in.base_url})
     extra = {"clock": clock} if clock else {}
-    application = build_application(settings, TOKEN, index=index, users=users, tasks=tasks, **extra)
+    application = build_application(settings, TOKEN, index=index, users=users, tasks=tasks, outbox=outbox, **extra)
     await application.initialize()
     await application.post_init(application)  # type: ignore[misc]
     await application.updater.start_polling(poll_interval=0.0, timeout=1)  # type: ignore[union-attr]
     await application.start()
     try:
         yield application
-    finally:
+    finally:  # run_polling's order: updater, application, post_stop, shutdown
         await application.updater.stop()  # type: ignore[union-attr]
         await application.stop()
+        await application.post_stop(application)  # type: ignore[misc]
         await application.shutdown()

@@ -59,6 +59,7 @@ class BotApiStandIn:
         self.unknown_chats: set[int] = set()
         self.failures: dict[tuple[str, int | None], list[tuple[int, str, dict]]] = {}
         self.webhook_url = ""
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
         self._new_update = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -71,6 +72,7 @@ class BotApiStandIn:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,6 +173,23 @@ class BotApiStandIn:
 
     def _record(self, method: str, chat_id: int, text: str, params: dict, message_id: int) -> None:
         self.sent.append(Sent(method, chat_id, text, params, message_id, time.monotonic()))
+
+    async def _getFile(self, params: dict, chat_id: int | None) -> web.Response:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return self._ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
+        )
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        return web.Response(body=self.files[file_id]) if file_id in self.files else web.Response(status=404)
 
     async def _getMe(self, params: dict, chat_id: int | None) -> web.Response:
         return self._ok(BOT_USER)

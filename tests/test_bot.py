@@ -454,4 +454,5 @@ async def test_webhook_mode_checks_the_secret(bot_settings, stand_in, sample_ind
     finally:
         await application.updater.stop()  # type: ignore[union-attr]
         await application.stop()
+        await application.post_stop(application)  # type: ignore[misc]
         await application.shutdown()
