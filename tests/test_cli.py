@@ -268,3 +268,24 @@ def test_tasks_import_list_export_done_and_remind(data_dir: Path, tmp_path: Path
     ]  # TP marked its occurrence done
     assert run(data_dir, "remind", "--dry-run", "--at", "2099-12-08 06:00").output == ""  # before the sending hour
     assert "Missing option '--dry-run'" in run(data_dir, "remind", "--at", "2099-12-08 08:00").output
+
+
+def test_broadcast_send_and_status(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text(STAFF_HEADER + "A,TP,Công chức,,901\nB,XAP,Chủ tịch UBND,,902\nC,NV,Công chức,,903\n")
+    run(tmp_path, "users", "import", str(staff))
+    text = tmp_path / "thong-bao.txt"
+    text.write_text("Họp giao ban <b>14h</b> thứ Sáu.\n", encoding="utf-8")
+    attach = tmp_path / "lich.pdf"
+    attach.write_bytes(b"%PDF-1.4 lich hop")
+    bad = run(tmp_path, "broadcast", "send", "--to", "TP,Phòng Không Có", "--text", str(text))
+    assert bad.exit_code == 2 and "--to Phòng Không Có: not a unit code or name" in bad.output
+    queued = run(tmp_path, "broadcast", "send", "--to", "TP,xa-phuong", "--text", str(text), "--attach", str(attach),
+                 "--ack")
+    assert queued.output == "queued: broadcast 1 to 2 recipient(s)\n"
+    status = json.loads(run(tmp_path, "broadcast", "status", "1", "--json").output)
+    assert (status["total"], status["pending"], status["delivered"], status["ack_asked"]) == (2, 2, 0, True)
+    waited = run(tmp_path, "broadcast", "send", "--to", "all", "--text", str(text), "--wait", "1")
+    assert waited.exit_code == 1 and "still pending: is `cchc serve` running?" in waited.output
+    assert json.loads(waited.output.splitlines()[1])["total"] == 3
+    assert run(tmp_path, "broadcast", "status", "9").output == "Error: no broadcast 9\n"
