@@ -62,6 +62,9 @@ def add_recipients(users: UserStore, count: int, units: list[str]) -> None:
 
 async def run_size(work: Path, index: ClauseIndex, size: int, ask: bool) -> None:
     settings = index.settings.model_copy(deep=True)
+    settings.telegram = settings.telegram.model_copy(
+        update={"rate_limit": settings.telegram.rate_limit.model_copy(update={"questions": 1000})}
+    )
     db = open_database(work / f"b{size}.db")
     users, box = UserStore(db), Outbox(db, settings)
     add_recipients(users, size, [u.code for u in settings.units])

@@ -10,7 +10,6 @@ from datetime import datetime
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -22,6 +21,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import admin, broadcast, handlers, registration, reminders
+from bot.ratelimit import InteractiveFirstRateLimiter
 from knowledge.broadcasts import Outbox
 from knowledge.config import Settings
 from knowledge.index import ClauseIndex
@@ -172,9 +172,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.telegram.messages_per_second, max_retries=settings.telegram.send_retries
-            )
+            InteractiveFirstRateLimiter(settings.telegram.messages_per_second, settings.telegram.send_retries)
         )
         .post_init(post_init)
         .post_stop(post_stop)

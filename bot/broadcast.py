@@ -20,6 +20,7 @@ from telegram.ext import Application, ContextTypes, ConversationHandler
 
 from bot.admin import is_admin
 from bot.handlers import reply, services
+from bot.ratelimit import BULK
 from bot.sending import deliver
 from knowledge.broadcasts import Audience, Outbox
 
@@ -52,14 +53,26 @@ async def send_one(application: Application, row: dict, broadcast: dict) -> None
     async def send():  # noqa: ANN202
         if kind == "photo":
             return await bot.send_photo(
-                chat_id, Path(path).read_bytes(), caption=text[:1024], parse_mode=ParseMode.HTML, reply_markup=keyboard
+                chat_id,
+                Path(path).read_bytes(),
+                caption=text[:1024],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                rate_limit_args=BULK,
             )
         if kind == "document":
             file = InputFile(Path(path).read_bytes(), filename=Path(path).name)
             return await bot.send_document(
-                chat_id, file, caption=text[:1024], parse_mode=ParseMode.HTML, reply_markup=keyboard
+                chat_id,
+                file,
+                caption=text[:1024],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                rate_limit_args=BULK,
             )
-        return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        return await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, rate_limit_args=BULK
+        )
 
     outcome = await deliver(send, users, chat_id, retries=settings.telegram.send_retries)
     if outcome.message is not None:

@@ -18,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot import render
 from bot.handlers import approved_or_refused, reply, services
+from bot.ratelimit import BULK
 from bot.sending import send_html
 from knowledge import reminders as planner
 from knowledge.answer import full_text
@@ -86,7 +87,13 @@ async def _deliver(application: Application, reminder: Reminder, task: Task, tod
     settings, users, store = application.bot_data["settings"], application.bot_data["users"], tasks_of(application)
     text, keyboard = reminder_message(application, task, reminder, today)
     sent = await send_html(
-        application.bot, users, reminder.chat_id, text, retries=settings.telegram.send_retries, reply_markup=keyboard
+        application.bot,
+        users,
+        reminder.chat_id,
+        text,
+        retries=settings.telegram.send_retries,
+        reply_markup=keyboard,
+        rate_limit_args=BULK,
     )
     if sent is None:
         return False

@@ -112,8 +112,8 @@ class BotApiStandIn:
             if found:
                 return found
             await asyncio.sleep(0.02)
-        seen = [(s.method, s.chat_id, s.text[:60]) for s in self.sent]
-        raise AssertionError(f"the bot did not send what was expected; it sent: {seen}")
+        seen = [(s.method, s.chat_id, s.text[:60]) for s in self.sent[-20:]]
+        raise AssertionError(f"the bot did not send what was expected; the last it sent: {seen}")
 
     # ---------------------------------------------------------------------------------- handling
 

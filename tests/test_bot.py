@@ -24,14 +24,6 @@ STRANGER = 3003
 
 
 @pytest.fixture
-async def stand_in():
-    server = BotApiStandIn()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def users(tmp_path: Path) -> UserStore:
     return UserStore(open_database(tmp_path / "users.db"))
 

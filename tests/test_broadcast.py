@@ -26,14 +26,6 @@ UNITS = ["VP", "NV", "TC", "TP", "VHTT", "KT", "P1", "P2", "XAP", "XBH"]
 POSITIONS = ["Thủ trưởng", "Chủ tịch UBND", "Công chức"]
 
 
-@pytest.fixture
-async def stand_in():
-    server = BotApiStandIn()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 def populate(users: UserStore, count: int) -> list[int]:
     """`count` approved officials spread over the units and positions; returns their Telegram ids."""
     rows = [

@@ -280,8 +280,9 @@ def test_broadcast_send_and_status(tmp_path: Path) -> None:
     attach.write_bytes(b"%PDF-1.4 lich hop")
     bad = run(tmp_path, "broadcast", "send", "--to", "TP,Phòng Không Có", "--text", str(text))
     assert bad.exit_code == 2 and "--to Phòng Không Có: not a unit code or name" in bad.output
-    queued = run(tmp_path, "broadcast", "send", "--to", "TP,xa-phuong", "--text", str(text), "--attach", str(attach),
-                 "--ack")
+    queued = run(
+        tmp_path, "broadcast", "send", "--to", "TP,xa-phuong", "--text", str(text), "--attach", str(attach), "--ack"
+    )
     assert queued.output == "queued: broadcast 1 to 2 recipient(s)\n"
     status = json.loads(run(tmp_path, "broadcast", "status", "1", "--json").output)
     assert (status["total"], status["pending"], status["delivered"], status["ack_asked"]) == (2, 2, 0, True)

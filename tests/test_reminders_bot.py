@@ -40,14 +40,6 @@ class Clock:
 
 
 @pytest.fixture
-async def stand_in():
-    server = BotApiStandIn()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def world(tmp_path: Path, sample_index):
     settings = sample_index.settings.model_copy(deep=True)
     settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN]})
