@@ -82,13 +82,16 @@ def due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSet
     done = store.done()
     recipients = _recipients(users)
     sent = store.sent_keys()
+    sent_to: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+    for task_code, occurrence, lead, telegram_id in sent:
+        sent_to[(task_code, occurrence, lead)].add(telegram_id)
     reminders = []
     for d in unit_due(tasks, done, today, settings):
-        key = (d.task_code, d.occurrence.isoformat(), d.lead)
+        already = sent_to.get((d.task_code, d.occurrence.isoformat(), d.lead), set())
         reminders += [
             Reminder(d.task_code, d.occurrence, d.lead, d.unit_code, telegram_id, chat_id)
             for telegram_id, chat_id in recipients.get(d.unit_code, ())
-            if (*key, telegram_id) not in sent
+            if telegram_id not in already
         ]
     return reminders + _snoozed(store, users, today, done, sent)
 

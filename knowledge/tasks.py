@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 import yaml
@@ -90,6 +90,20 @@ class Task(Record):
         return [
             d.date() for d in rule.between(datetime.combine(start, time()), datetime.combine(end, time()), inc=True)
         ]
+
+
+def _fast_forward(task: Task, start: date) -> date:
+    """A later dtstart giving the same occurrences from `start` on, so rrule need not walk from the first.
+
+    Only for DAILY/WEEKLY rules without COUNT, whose period is a whole number of days.
+    """
+    parts = dict(p.split("=", 1) for p in task.recurrence.upper().split(";") if "=" in p)
+    days = {"DAILY": 1, "WEEKLY": 7}.get(parts.get("FREQ", ""))
+    if days is None or "COUNT" in parts or start <= task.first_deadline:
+        return task.first_deadline
+    period = days * int(parts.get("INTERVAL", "1"))
+    periods = (start - task.first_deadline).days // period - 1
+    return task.first_deadline + timedelta(days=period * max(periods, 0))
 
 
 class TaskFileError(Exception):

@@ -232,3 +232,17 @@ def test_overdue_and_progress_by_unit(stores) -> None:
     counts = progress(store, date(2026, 11, 28), days_ahead=40)
     assert counts["TP"] == {"done": 1, "open": 1, "overdue": 1}
     assert counts["XAP"] == {"done": 0, "open": 1, "overdue": 2}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=WEEKLY;BYDAY=FR", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY;COUNT=5"],
+)
+def test_rrule_occurrences_are_the_same_however_far_from_the_first(rule: str) -> None:
+    from dateutil.rrule import rrulestr
+
+    first = date(2025, 3, 4)
+    window = (date(2026, 11, 20), date(2027, 1, 10))
+    full = rrulestr(rule, dtstart=datetime.combine(first, time()))
+    expected = [d.date() for d in full.between(*(datetime.combine(d, time()) for d in window), inc=True)]
+    assert task(first_deadline=first, recurrence=rule).occurrences(*window) == expected
