@@ -107,8 +107,9 @@ class Outbox:
 
     def recipients(self, users: UserStore, audience: Audience) -> list[User]:
         """Approved officials with Telegram who have not blocked the bot, in the audience."""
+        everyone = not audience.units or any(u in GROUPS and GROUPS[u] is None for u in audience.units)
         codes: set[str] | None = None
-        if audience.units and not any(GROUPS.get(u, "x") is None for u in audience.units):
+        if not everyone:
             codes = set()
             for spec in audience.units:
                 if spec in GROUPS:
