@@ -28,7 +28,7 @@ from knowledge.config import load  # noqa: E402
 from knowledge.index import ClauseIndex  # noqa: E402
 from knowledge.store import open_database  # noqa: E402
 from knowledge.users import UserStore  # noqa: E402
-from tests.bot_harness import running_bot  # noqa: E402
+from tests.bot_harness import add_officials, running_bot  # noqa: E402
 from tests.botapi import BotApiStandIn, message_update  # noqa: E402
 
 ASKER = 4242
@@ -41,25 +41,6 @@ QUESTIONS = [
 ]
 
 
-def add_recipients(users: UserStore, count: int, units: list[str]) -> None:
-    users.db["users"].insert_all(
-        {
-            "telegram_id": 100_000 + i,
-            "chat_id": 100_000 + i,
-            "full_name": f"CB {i}",
-            "unit_code": units[i % len(units)],
-            "position": "Công chức",
-            "phone": "",
-            "status": "approved",
-            "source": "csv",
-            "created_at": "",
-            "updated_at": "",
-            "blocked": 0,
-        }
-        for i in range(count)
-    )
-
-
 async def run_size(work: Path, index: ClauseIndex, size: int, ask: bool) -> None:
     settings = index.settings.model_copy(deep=True)
     settings.telegram = settings.telegram.model_copy(
@@ -67,7 +48,7 @@ async def run_size(work: Path, index: ClauseIndex, size: int, ask: bool) -> None
     )
     db = open_database(work / f"b{size}.db")
     users, box = UserStore(db), Outbox(db, settings)
-    add_recipients(users, size, [u.code for u in settings.units])
+    add_officials(users, size, [u.code for u in settings.units], first_id=100_000)
     users.register(ASKER, ASKER, "Người hỏi", "NV", "Công chức", approved=True)
     recipients = [u for u in box.recipients(users, Audience()) if u.telegram_id != ASKER]
     stand_in = BotApiStandIn()

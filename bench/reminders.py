@@ -32,7 +32,7 @@ from knowledge.reminders import due, unit_due  # noqa: E402
 from knowledge.store import open_database  # noqa: E402
 from knowledge.tasks import Task, TaskStore, _task_row  # noqa: E402
 from knowledge.users import UserStore  # noqa: E402
-from tests.bot_harness import running_bot  # noqa: E402
+from tests.bot_harness import add_officials, running_bot  # noqa: E402
 from tests.botapi import BotApiStandIn  # noqa: E402
 
 MORNING = datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -47,39 +47,11 @@ def settings_with_units(work: Path, units: int):
     return settings
 
 
-def add_users(users: UserStore, settings, per_unit: int, total: int | None = None) -> int:
-    rows, telegram_id = [], 10_000
-    for unit in settings.units:
-        for _ in range(per_unit):
-            telegram_id += 1
-            rows.append(
-                {
-                    "telegram_id": telegram_id,
-                    "chat_id": telegram_id,
-                    "full_name": f"CB {telegram_id}",
-                    "unit_code": unit.code,
-                    "position": "Công chức",
-                    "status": "approved",
-                    "source": "csv",
-                    "phone": "",
-                    "created_at": "",
-                    "updated_at": "",
-                    "blocked": 0,
-                }
-            )
-            if total and len(rows) == total:
-                break
-        if total and len(rows) == total:
-            break
-    users.db["users"].insert_all(rows)
-    return len(rows)
-
-
 def plan_bench(work: Path) -> None:
     settings = settings_with_units(work / "plan", 300)
     db = open_database(settings.database_path)
     users, store = UserStore(db), TaskStore(db, settings)
-    add_users(users, settings, per_unit=2)
+    add_officials(users, 2 * len(settings.units), [u.code for u in settings.units], first_id=10_000)
     rng = random.Random(7)
     recurrences = ["", "hang-thang", "hang-quy", "6-thang", "hang-nam", "FREQ=WEEKLY;BYDAY=FR"]
     tasks = []
@@ -120,7 +92,7 @@ async def send_bench(work: Path, count: int) -> None:
     settings = settings_with_units(work / "send", 300)
     db = open_database(settings.database_path)
     users, store = UserStore(db), TaskStore(db, settings)
-    sent_to = add_users(users, settings, per_unit=-(-count // 300), total=count)
+    sent_to = len(add_officials(users, count, [u.code for u in settings.units], first_id=10_000))
     store.db["tasks"].insert(
         _task_row(
             Task(code="ALL", title="Báo cáo chung", clauses=[], units=["tat-ca"], first_deadline=date(2026, 12, 15))

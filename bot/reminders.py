@@ -57,7 +57,7 @@ def clause_labels(application: Application, task: Task) -> list[str]:
 
 
 def reminder_message(
-    application: Application, task: Task, reminder: Reminder, today: date
+    application: Application, task: Task, reminder: Reminder, today: date, labels: list[str]
 ) -> tuple[str, InlineKeyboardMarkup]:
     settings = application.bot_data["settings"]
     unit = settings.unit(reminder.unit_code)
@@ -66,7 +66,7 @@ def reminder_message(
         f"{head}: {escape(task.title)}",
         f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
         f"Đơn vị: {escape(unit.name if unit else reminder.unit_code)}",
-        "Căn cứ: " + "; ".join(f"<b>{escape(label)}</b>" for label in clause_labels(application, task)),
+        "Căn cứ: " + "; ".join(f"<b>{escape(label)}</b>" for label in labels),
     ]
     if task.detail:
         lines.append(escape(task.detail))
@@ -83,9 +83,9 @@ def reminder_message(
     return "\n".join(lines), keyboard
 
 
-async def _deliver(application: Application, reminder: Reminder, task: Task, today: date) -> bool:
+async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, labels: list[str]) -> bool:
     settings, users, store = application.bot_data["settings"], application.bot_data["users"], tasks_of(application)
-    text, keyboard = reminder_message(application, task, reminder, today)
+    text, keyboard = reminder_message(application, task, reminder, today, labels)
     sent = await send_html(
         application.bot,
         users,
@@ -110,12 +110,14 @@ async def send_due(application: Application, now: datetime | None = None) -> int
         reminders = planner.due(store, data["users"], now, settings.reminders)
         today = planner.local_now(now, settings.reminders).date()
         tasks = {t.code: t for t in store.tasks()}
+        labels = {code: clause_labels(application, tasks[code]) for code in {r.task_code for r in reminders}}
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def one(reminder: Reminder) -> bool:
             async with gate:
                 try:
-                    return await _deliver(application, reminder, tasks[reminder.task_code], today)
+                    code = reminder.task_code
+                    return await _deliver(application, reminder, tasks[code], today, labels[code])
                 except Exception:  # noqa: BLE001 - one failed reminder must not stop the others
                     log.exception("reminder %s to %s failed", reminder.task_code, reminder.chat_id)
                     return False

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -257,6 +258,13 @@ def _user_store(ctx: click.Context):
     return UserStore(open_database(_settings(ctx).database_path))
 
 
+def _refuse_file(path: Path, problems: list[str]) -> NoReturn:
+    """Report each bad row of an import file by number; nothing was written."""
+    for problem in problems:
+        click.echo(f"{path}: {problem}", err=True)
+    raise click.ClickException(f"{len(problems)} bad row(s); nothing was imported")
+
+
 @users.command(name="import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
@@ -280,9 +288,7 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
     try:
         added, updated = _user_store(ctx).import_csv(text, _settings(ctx))
     except StaffListError as exc:
-        for problem in exc.problems:
-            click.echo(f"{csv_file}: {problem}", err=True)
-        raise click.ClickException(f"{len(exc.problems)} bad row(s); nothing was imported") from None
+        _refuse_file(csv_file, exc.problems)
     click.echo(f"imported: {added} added, {updated} updated")
 
 
@@ -344,9 +350,7 @@ def tasks_import(ctx: click.Context, task_file: Path) -> None:
     except UnicodeDecodeError:
         raise click.ClickException(f"{task_file}: not UTF-8; save it as UTF-8 and import again") from None
     except TaskFileError as exc:
-        for problem in exc.problems:
-            click.echo(f"{task_file}: {problem}", err=True)
-        raise click.ClickException(f"{len(exc.problems)} bad row(s); nothing was imported") from None
+        _refuse_file(task_file, exc.problems)
     click.echo(f"imported: {added} added, {updated} updated")
 
 

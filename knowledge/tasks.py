@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 import sqlite_utils
 import yaml
@@ -114,9 +115,10 @@ class TaskFileError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True, slots=True)
-class Reminder:
-    """One message to one official: a task's occurrence, the lead it is sent for, to whom."""
+class Reminder(NamedTuple):
+    """One message to one official: a task's occurrence, the lead it is sent for, to whom.
+
+    A NamedTuple because a town's morning can hold a hundred thousand of them."""
 
     task_code: str
     occurrence: date

@@ -44,3 +44,27 @@ async def running_bot(
         await application.stop()
         await application.post_stop(application)  # type: ignore[misc]
         await application.shutdown()
+
+
+def add_officials(
+    users: UserStore, count: int, units: list[str], positions: tuple[str, ...] = ("Công chức",), first_id: int = 50_000
+) -> list[int]:
+    """Insert `count` approved officials spread over `units` and `positions`; returns their Telegram ids."""
+    rows = [
+        {
+            "telegram_id": first_id + i,
+            "chat_id": first_id + i,
+            "full_name": f"Cán bộ {i}",
+            "unit_code": units[i % len(units)],
+            "position": positions[i % len(positions)],
+            "phone": "",
+            "status": "approved",
+            "source": "csv",
+            "created_at": "",
+            "updated_at": "",
+            "blocked": 0,
+        }
+        for i in range(count)
+    ]
+    users.db["users"].insert_all(rows)
+    return [r["telegram_id"] for r in rows]

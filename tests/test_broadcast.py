@@ -17,7 +17,7 @@ import yaml
 from knowledge.broadcasts import Audience, Outbox
 from knowledge.store import open_database
 from knowledge.users import UserStore
-from tests.bot_harness import running_bot
+from tests.bot_harness import add_officials, running_bot
 from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import ROOT
 from tests.test_bot import ADMIN, ask, press
@@ -28,24 +28,7 @@ POSITIONS = ["Thủ trưởng", "Chủ tịch UBND", "Công chức"]
 
 def populate(users: UserStore, count: int) -> list[int]:
     """`count` approved officials spread over the units and positions; returns their Telegram ids."""
-    rows = [
-        {
-            "telegram_id": 50_000 + i,
-            "chat_id": 50_000 + i,
-            "full_name": f"Cán bộ {i}",
-            "unit_code": UNITS[i % 10],
-            "position": POSITIONS[i % 3],
-            "phone": "",
-            "status": "approved",
-            "source": "csv",
-            "created_at": "",
-            "updated_at": "",
-            "blocked": 0,
-        }
-        for i in range(count)
-    ]
-    users.db["users"].insert_all(rows)
-    return [r["telegram_id"] for r in rows]
+    return add_officials(users, count, UNITS, tuple(POSITIONS))
 
 
 @pytest.fixture
