@@ -133,19 +133,18 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
     if len(question) > settings.max_question_chars:
         message = TOO_LONG.format(length=len(question), limit=settings.max_question_chars)
         return Answer(question=question, answered=False, answer=message)
-    wanted = max(top_k or 0, settings.related + 1)
-    hits = index.search(question, k=max(wanted, 1)) if question else []
+    hits = index.search(question, k=max(top_k or 0, settings.related + 1)) if question else []
     if not hits:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
-    query_terms = terms(index.query_text(question), drop_stopwords=True)
-    sure = confidence(index, query_terms, hits[0])
+    text = index.query_text(question)
+    sure = confidence(index, terms(text, drop_stopwords=True), hits[0])
     documents = {d.doc_id: d for d in index.store.documents()}
     citations = [c for hit in hits if (c := _citation(index, hit, documents)) is not None]
     if sure.value < settings.min_confidence or not citations:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
     shown = citations[: top_k or settings.related + 1]
     best = next(h.clause for h in hits if h.clause.clause_id == f"{shown[0].doc_id}:{shown[0].loc}")
-    highlight = best_sentence(index.query_text(question), best)
+    highlight = best_sentence(text, best)
     return Answer(
         question=question,
         answered=True,
