@@ -22,7 +22,7 @@ install-test: $(VENV)/bin/python
 # TELEGRAM_BOT_TOKEN is set, else the console chat.
 run: install
 	$(CCHC) ingest
-	$(CCHC) tasks import knowledge/tasks/chi-thi-cchc-thi-xa.yaml
+	$(CCHC) tasks import samples/tasks/chi-thi-cchc-thi-xa.yaml
 	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(CCHC) serve; else $(CCHC) chat; fi
 
 test: install-test

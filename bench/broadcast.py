@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.database import open_database  # noqa: E402
+from base.settings import load  # noqa: E402
 from ingest.pipeline import Ingester  # noqa: E402
-from knowledge.broadcasts import Audience, Outbox  # noqa: E402
-from knowledge.config import load  # noqa: E402
 from knowledge.index import ClauseIndex  # noqa: E402
-from knowledge.store import open_database  # noqa: E402
-from knowledge.users import UserStore  # noqa: E402
+from office.broadcasts import Audience, Outbox  # noqa: E402
+from office.users import UserStore  # noqa: E402
 from tests.bot_harness import add_officials, running_bot  # noqa: E402
 from tests.botapi import BotApiStandIn, message_update  # noqa: E402
 

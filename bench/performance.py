@@ -32,8 +32,8 @@ def timed_cli(*args: str) -> float:
 
 
 def query_latencies(data_dir: Path, questions: list[str], rounds: int) -> list[float]:
+    from base.settings import load
     from knowledge.answer import answer
-    from knowledge.config import load
     from knowledge.index import ClauseIndex
 
     index = ClauseIndex(load(ROOT / "config.yaml", data_dir))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/reminders.py [--send 5000]
 
 1. builds 10,000 tasks (mixed recurrences and owners: mostly 1-3 units, 5% all units) over 300 units with
-   two officials each, and times `knowledge.reminders.due` for one morning (median of 5 runs);
+   two officials each, and times `office.reminders.due` for one morning (median of 5 runs);
 2. sends N reminders (one task owed by every unit, N officials) through the real Application and PTB's
    AIORateLimiter to the Bot API stand-in on 127.0.0.1, and compares the time with the bound the
    configured rate allows (N / telegram.messages_per_second); checks none lost and none doubled.
@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.database import open_database  # noqa: E402
+from base.settings import Unit, load  # noqa: E402
 from bot.reminders import send_due  # noqa: E402
-from knowledge.config import Unit, load  # noqa: E402
-from knowledge.reminders import due, unit_due  # noqa: E402
-from knowledge.store import open_database  # noqa: E402
-from knowledge.tasks import Task, TaskStore, _task_row  # noqa: E402
-from knowledge.users import UserStore  # noqa: E402
+from office.reminders import due, unit_due  # noqa: E402
+from office.tasks import Task, TaskStore, _task_row  # noqa: E402
+from office.users import UserStore  # noqa: E402
 from tests.bot_harness import add_officials, running_bot  # noqa: E402
 from tests.botapi import BotApiStandIn  # noqa: E402
 

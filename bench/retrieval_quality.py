@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.settings import load  # noqa: E402
 from ingest.pipeline import Ingester  # noqa: E402
 from knowledge.answer import answer  # noqa: E402
-from knowledge.config import load  # noqa: E402
 from knowledge.evaluation import Question, load_questions, score, unaccented  # noqa: E402
 from knowledge.index import ClauseIndex, _dense_z, _one_per_passage, _zscores  # noqa: E402
 from knowledge.vietnamese import terms  # noqa: E402

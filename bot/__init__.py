@@ -1,1 +1,2 @@
-"""Telegram bot: talks to officials and hands their questions to `knowledge` (issue 3 builds it)."""
+"""The Telegram bot: talks to officials, hands questions to `knowledge` and office work to `office`,
+formats the results as Telegram HTML and sends them through one sending path."""

@@ -7,27 +7,17 @@ from html import escape
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import reply, services
+from bot.access import admin_or_refused, reply
+from bot.services import services
 
 STATUS_WORD = {"approved": "đã duyệt", "pending": "chờ duyệt", "rejected": "từ chối", "inactive": "đã khóa"}
 
 
-async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True for an admin; anyone else is refused and the attempt is audited."""
-    settings, _, users = services(context)
-    user_id = update.effective_user.id  # type: ignore[union-attr]
-    if user_id in settings.telegram.admins:
-        return True
-    users.audit(user_id, "denied", "admin-command", (update.effective_message.text or "")[:200])  # type: ignore[union-attr]
-    await reply(update, context, "Lệnh này chỉ dành cho quản trị viên (phòng Nội vụ).")
-    return False
-
-
 async def list_users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/nguoidung [cho|duyet|khoa]: users with id, unit, position and status."""
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return
-    _, _, users = services(context)
+    users = services(context).users
     wanted = {"cho": "pending", "duyet": "approved", "khoa": "inactive"}.get((context.args or [""])[0])
     rows = users.list(status=wanted)  # type: ignore[arg-type]
     if not rows:
@@ -43,7 +33,7 @@ async def list_users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def _user_command(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, need: int):
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return None
     try:
         args = context.args or []
@@ -61,7 +51,8 @@ async def move_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await _user_command(update, context, "Cách dùng: <code>/chuyen &lt;id&gt; &lt;mã đơn vị&gt;</code>", 2)
     if parsed is None:
         return
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     unit = settings.unit(" ".join(parsed[1]))
     if unit is None:
         codes = ", ".join(u.code for u in settings.units)
@@ -77,7 +68,7 @@ async def _set_status(update: Update, context: ContextTypes.DEFAULT_TYPE, status
     parsed = await _user_command(update, context, usage, 1)
     if parsed is None:
         return
-    _, _, users = services(context)
+    users = services(context).users
     user = users.set_status(parsed[0], status, actor=update.effective_user.id)  # type: ignore[arg-type,union-attr]
     await reply(update, context, done.format(id=parsed[0]) if user else "Không có người dùng này.")
 
@@ -94,9 +85,9 @@ async def reactivate_user(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def export_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/phanhoi: 👍/👎 with their questions and citations, as a CSV file."""
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return
-    _, _, users = services(context)
+    users = services(context).users
     data = users.feedback_csv().encode("utf-8-sig")
     await context.bot.send_document(
         update.effective_chat.id,

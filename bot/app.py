@@ -6,28 +6,33 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    Defaults,
     MessageHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
+from base.database import open_database
+from base.settings import Settings
 from bot import admin, broadcast, handlers, registration, reminders
+from bot.quota import QuestionQuota
 from bot.ratelimit import InteractiveFirstRateLimiter
-from knowledge.broadcasts import Outbox
-from knowledge.config import Settings
+from bot.services import KEY as SERVICES
+from bot.services import Services
 from knowledge.index import ClauseIndex
-from knowledge.store import open_database
-from knowledge.tasks import TaskStore
-from knowledge.users import UserStore
+from office.broadcasts import Outbox
+from office.tasks import TaskStore
+from office.users import UserStore
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's coming default)
@@ -58,6 +63,11 @@ NON_TEXT = (
     | filters.LOCATION
     | filters.ANIMATION
 )
+
+
+def utc_now() -> datetime:
+    """The bot's clock (tests pass their own)."""
+    return datetime.now(UTC)
 
 
 def api_base_url(settings: Settings) -> str:
@@ -142,24 +152,44 @@ def add_handlers(application: Application) -> None:
     application.add_error_handler(handlers.on_error)
 
 
+def open_services(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    index: ClauseIndex | None = None,
+    users: UserStore | None = None,
+    tasks: TaskStore | None = None,
+    outbox: Outbox | None = None,
+) -> Services:
+    """The bot's services: those given (tests inject them), the others opened on the data directory."""
+    opened = [] if users and tasks and outbox else [open_database(settings.database_path)]
+    limit = settings.telegram.rate_limit
+    return Services(
+        settings=settings,
+        index=index or ClauseIndex(settings),
+        users=users or UserStore(opened[0]),
+        tasks=tasks or TaskStore(opened[0], settings),
+        outbox=outbox or Outbox(opened[0], settings),
+        clock=clock,
+        questions=QuestionQuota(limit.questions, limit.per_seconds),
+        opened=opened,
+    )
+
+
 def build_application(
     settings: Settings,
     token: str,
     index: ClauseIndex | None = None,
     users: UserStore | None = None,
     tasks: TaskStore | None = None,
-    clock: Callable[[], datetime] = reminders.utc_now,
+    clock: Callable[[], datetime] = utc_now,
     outbox: Outbox | None = None,
 ) -> Application:
     """The bot for these settings; services may be injected (tests), else opened at start."""
 
     async def post_init(application: Application) -> None:
-        data = application.bot_data
-        data["index"] = index or ClauseIndex(settings)
-        data["index"].search("khởi động", k=1)  # load the model and the lexical index before the first question
-        data["users"] = users or UserStore(open_database(settings.database_path))
-        data["tasks"] = tasks or TaskStore(open_database(settings.database_path), settings)
-        data["outbox"] = outbox or Outbox(open_database(settings.database_path), settings)
+        found = open_services(settings, clock, index, users, tasks, outbox)
+        application.bot_data[SERVICES] = found
+        found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
         await application.bot.set_my_commands(COMMANDS)
         reminders.schedule(application)
         broadcast.start_sender(application)
@@ -168,22 +198,24 @@ def build_application(
     async def post_stop(application: Application) -> None:
         await broadcast.stop_sender(application)
 
+    async def post_shutdown(application: Application) -> None:
+        if SERVICES in application.bot_data:
+            application.bot_data.pop(SERVICES).close()
+
     builder = (
         ApplicationBuilder()
         .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(
             InteractiveFirstRateLimiter(settings.telegram.messages_per_second, settings.telegram.send_retries)
         )
         .post_init(post_init)
         .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
     )
     if base_url := api_base_url(settings):
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot", 1))
     application = builder.build()
-    limit = settings.telegram.rate_limit
-    application.bot_data.update(
-        settings=settings, clock=clock, limiter=handlers.RateLimiter(limit.questions, limit.per_seconds)
-    )
     add_handlers(application)
     return application
 

@@ -1,6 +1,6 @@
 """Announcements in Telegram: the background sender, /thongbao, /baocao and the "Đã nhận" button.
 
-The sender takes pending rows from the outbox (knowledge/broadcasts.py), sends them through the one
+The sender takes pending rows from the outbox (office/broadcasts.py), sends them through the one
 sending path, and marks each row only after Telegram answered. It runs beside the question handlers,
 so questions are answered while a large broadcast goes out; a graceful stop lets the sends in flight
 finish and be recorded, so a restart sends nobody a second copy.
@@ -15,14 +15,13 @@ from html import escape
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, ConversationHandler
 
-from bot.admin import is_admin
-from bot.handlers import reply, services
+from bot.access import admin_or_refused, reply
 from bot.ratelimit import BULK
 from bot.sending import deliver
-from knowledge.broadcasts import Audience, Outbox
+from bot.services import services
+from office.broadcasts import Audience
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 16
@@ -30,17 +29,13 @@ POLL_SECONDS = 1.0
 TEXT, ATTACH, AUDIENCE, UNITS, POSITIONS, ACK, CONFIRM = range(7)
 
 
-def outbox(context_or_app) -> Outbox:  # noqa: ANN001
-    return context_or_app.bot_data["outbox"]
-
-
 # --------------------------------------------------------------------------------------------- sender
 
 
 async def send_one(application: Application, row: dict, broadcast: dict) -> None:
     """Send one announcement to one recipient and record what Telegram said."""
-    data = application.bot_data
-    settings, users, box = data["settings"], data["users"], outbox(application)
+    found = services(application)
+    settings, users, box = found.settings, found.users, found.outbox
     bot, chat_id = application.bot, row["chat_id"]
     keyboard = (
         InlineKeyboardMarkup([[InlineKeyboardButton("✅ Đã nhận", callback_data=f"ack:{row['broadcast_id']}")]])
@@ -56,7 +51,6 @@ async def send_one(application: Application, row: dict, broadcast: dict) -> None
                 chat_id,
                 Path(path).read_bytes(),
                 caption=text[:1024],
-                parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
                 rate_limit_args=BULK,
             )
@@ -66,13 +60,10 @@ async def send_one(application: Application, row: dict, broadcast: dict) -> None
                 chat_id,
                 file,
                 caption=text[:1024],
-                parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
                 rate_limit_args=BULK,
             )
-        return await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, rate_limit_args=BULK
-        )
+        return await bot.send_message(chat_id, text, reply_markup=keyboard, rate_limit_args=BULK)
 
     outcome = await deliver(send, users, chat_id, retries=settings.telegram.send_retries)
     if outcome.message is not None:
@@ -85,7 +76,7 @@ async def send_one(application: Application, row: dict, broadcast: dict) -> None
 
 async def drain(application: Application, stop: asyncio.Event) -> int:
     """Send pending rows until none are left or a stop is asked (sends in flight finish first)."""
-    box = outbox(application)
+    box = services(application).outbox
     gate = asyncio.Semaphore(IN_FLIGHT)
     sent = 0
     while not stop.is_set() and (rows := box.pending()):
@@ -138,7 +129,7 @@ def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict:
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/thongbao (admins): write the text first."""
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return ConversationHandler.END
     context.user_data["broadcast"] = {"units": [], "positions": []}  # type: ignore[index]
     await reply(update, context, "Soạn <b>nội dung thông báo</b> (gửi /huy để thôi):")
@@ -155,7 +146,7 @@ async def got_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def got_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Keep the attached document or photo in the data dir, so a restart can still send it."""
     message = update.effective_message
-    settings, _, _ = services(context)
+    settings = services(context).settings
     if message.document:  # type: ignore[union-attr]
         telegram_file, name, kind = await message.document.get_file(), message.document.file_name, "document"  # type: ignore[union-attr]
     else:
@@ -201,7 +192,7 @@ def _choices(items: list[tuple[str, str]], chosen: list[str], prefix: str) -> In
 
 
 async def chose_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    settings, _, _ = services(context)
+    settings = services(context).settings
     query = update.callback_query
     await query.answer()  # type: ignore[union-attr]
     choice = query.data.split(":")[2]  # type: ignore[union-attr]
@@ -226,7 +217,7 @@ async def toggle_position(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, prefix: str, state: int) -> int:
-    settings, _, _ = services(context)
+    settings = services(context).settings
     query = update.callback_query
     await query.answer()  # type: ignore[union-attr]
     value = query.data.split(":")[2]  # type: ignore[union-attr]
@@ -258,7 +249,7 @@ async def ask_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 def _audience(context: ContextTypes.DEFAULT_TYPE) -> Audience:
-    settings, _, _ = services(context)
+    settings = services(context).settings
     draft = _draft(context)
     positions = [settings.positions[int(i)] for i in draft["positions"]]
     return Audience(units=list(draft["units"]), positions=positions)
@@ -266,13 +257,14 @@ def _audience(context: ContextTypes.DEFAULT_TYPE) -> Audience:
 
 async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Preview with the exact recipient count, then Gửi / Hủy."""
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     query = update.callback_query
     await query.answer()  # type: ignore[union-attr]
     draft = _draft(context)
     draft["ack"] = query.data.endswith(":1")  # type: ignore[union-attr]
     audience = _audience(context)
-    count = len(outbox(context).recipients(users, audience))
+    count = len(services(context).outbox.recipients(users, audience))
     attached = " (kèm tệp)" if draft.get("attachment") else ""
     preview = (
         f"<b>Xem trước</b>{attached}\n📢 <b>Thông báo</b>\n{draft['text']}\n\n"
@@ -292,16 +284,17 @@ async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     query = update.callback_query
     await query.answer()  # type: ignore[union-attr]
     if query.data == "bc:cancel":  # type: ignore[union-attr]
         await query.edit_message_text("Đã hủy thông báo.")  # type: ignore[union-attr]
         return ConversationHandler.END
     draft, audience = _draft(context), _audience(context)
-    recipients = outbox(context).recipients(users, audience)
+    recipients = services(context).outbox.recipients(users, audience)
     admin = update.effective_user.id  # type: ignore[union-attr]
-    broadcast_id = outbox(context).create(
+    broadcast_id = services(context).outbox.create(
         admin,
         draft["text"],
         recipients,
@@ -334,8 +327,8 @@ def report_keyboard(broadcast_id: int, ack: bool) -> InlineKeyboardMarkup:
 
 
 def report_text(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str | None:
-    settings, _, _ = services(context)
-    report = outbox(context).report(broadcast_id)
+    settings = services(context).settings
+    report = services(context).outbox.report(broadcast_id)
     if report is None:
         return None
     lines = [
@@ -352,7 +345,7 @@ def report_text(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str | 
 
 async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/baocao <id> (admins): delivered / failed / blocked / acknowledged, and who has not acknowledged."""
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return
     try:
         broadcast_id = int((context.args or [""])[0])
@@ -360,7 +353,7 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, context, "Cách dùng: <code>/baocao &lt;số thông báo&gt;</code>")
         return
     text = report_text(context, broadcast_id)
-    broadcast = outbox(context).broadcast(broadcast_id)
+    broadcast = services(context).outbox.broadcast(broadcast_id)
     await reply(
         update,
         context,
@@ -371,7 +364,8 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     if update.effective_user.id not in settings.telegram.admins:  # type: ignore[union-attr]
         users.audit(update.effective_user.id, "denied", "broadcast-report", query.data or "")  # type: ignore[union-attr]
         await query.answer("Chỉ quản trị viên.", show_alert=True)  # type: ignore[union-attr]
@@ -383,14 +377,15 @@ async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def nudge_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the announcement again, asking for acknowledgement, to those who have not acknowledged."""
     query = update.callback_query
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     admin = update.effective_user.id  # type: ignore[union-attr]
     if admin not in settings.telegram.admins:
         users.audit(admin, "denied", "broadcast-nudge", query.data or "")  # type: ignore[union-attr]
         await query.answer("Chỉ quản trị viên.", show_alert=True)  # type: ignore[union-attr]
         return
     parent = int(query.data.split(":")[1])  # type: ignore[union-attr]
-    box = outbox(context)
+    box = services(context).outbox
     original = box.broadcast(parent)
     waiting = set(box.unacknowledged(parent))
     recipients = [u for u in users.list(status="approved") if u.telegram_id in waiting and not u.blocked]
@@ -409,7 +404,7 @@ async def ack_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """ "Đã nhận": counted once per recipient, however often it is pressed."""
     query = update.callback_query
     broadcast_id = int(query.data.split(":")[1])  # type: ignore[union-attr]
-    box = outbox(context)
+    box = services(context).outbox
     first = box.acknowledge(broadcast_id, update.effective_user.id)  # type: ignore[union-attr]
     broadcast = box.broadcast(broadcast_id)
     if first and broadcast and broadcast["parent"]:  # a nudge: acknowledging it acknowledges the original

@@ -3,83 +3,23 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections import defaultdict, deque
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.sending import send_all, send_html, show_typing
+from bot.access import approved_or_refused, reply
+from bot.sending import send_all, show_typing
+from bot.services import services
 from knowledge.answer import answer, full_text
-from knowledge.config import Settings
-from knowledge.index import ClauseIndex
-from knowledge.users import UserStore
 
 log = logging.getLogger(__name__)
 
-HELP = (
-    "<b>Trợ lý CCHC</b> trả lời câu hỏi về các chỉ thị, nghị định đã nạp và dẫn đúng điều khoản.\n\n"
-    "• Gõ câu hỏi (có dấu hay không dấu đều được), ví dụ: <i>Hạn chót gửi báo cáo kiểm điểm là ngày nào?</i>\n"
-    "• Trong nhóm: <code>/hoi câu hỏi</code>, nhắc tên trợ lý, hoặc trả lời tin nhắn của trợ lý.\n"
-    "• Nút <b>Toàn văn</b>: xem cả điều, khoản; <b>Điều khoản liên quan</b>: các quy định gần nhất; 👍/👎: "
-    "góp ý cho câu trả lời.\n"
-    "• /nguon: danh sách văn bản đã nạp. /start: đăng ký sử dụng."
-)
-NOT_APPROVED = "Bạn chưa được duyệt sử dụng trợ lý. Gõ /start trong tin nhắn riêng với trợ lý để đăng ký."
-PENDING = "Yêu cầu đăng ký của bạn đang chờ duyệt. Trợ lý sẽ báo khi phòng Nội vụ duyệt xong."
 NON_TEXT = "Trợ lý chỉ đọc được câu hỏi bằng chữ. Xin gõ câu hỏi, ví dụ: <i>Báo cáo kiểm điểm gửi về đâu?</i>"
 TOO_MANY = "Bạn hỏi hơi nhanh. Xin chờ khoảng {seconds} giây rồi hỏi tiếp."
 EMPTY = "Xin gõ câu hỏi sau lệnh, ví dụ: <code>/hoi hạn nộp báo cáo kiểm điểm</code>"
 FAILED = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau."
-RELATED_SHOWN = 3
-
-
-class RateLimiter:
-    """At most `limit` questions per user within `window` seconds (sliding window, in memory)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._asked: dict[int, deque[float]] = defaultdict(deque)
-
-    def wait_seconds(self, user_id: int, now: float | None = None) -> int:
-        """0 if the user may ask now (and the question is counted), else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        asked = self._asked[user_id]
-        while asked and now - asked[0] >= self.window:
-            asked.popleft()
-        if len(asked) >= self.limit:
-            return int(self.window - (now - asked[0])) + 1
-        asked.append(now)
-        return 0
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> tuple[Settings, ClauseIndex, UserStore]:
-    data = context.bot_data
-    return data["settings"], data["index"], data["users"]
-
-
-async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, **kwargs) -> Message | None:
-    """Answer in the chat the update came from, through the one sending path."""
-    settings, _, users = services(context)
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
-    return await send_html(context.bot, users, chat_id, text, retries=settings.telegram.send_retries, **kwargs)
-
-
-async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True for an approved official; anyone else is told why not and gets nothing more."""
-    _, _, users = services(context)
-    user = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
-    if user is not None and user.status == "approved":
-        if user.blocked and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-            users.mark_reachable(user.telegram_id)  # type: ignore[arg-type]
-        return True
-    if update.callback_query:
-        await update.callback_query.answer(NOT_APPROVED, show_alert=True)
-    else:
-        await reply(update, context, PENDING if user is not None and user.status == "pending" else NOT_APPROVED)
-    return False
 
 
 def answer_keyboard(answer_id: int, answered: bool) -> InlineKeyboardMarkup:
@@ -104,20 +44,21 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     """Answer one question for an approved official: typing, knowledge, HTML, buttons."""
     if not await approved_or_refused(update, context):
         return
-    settings, index, users = services(context)
+    found = services(context)
+    settings, index, users = found.settings, found.index, found.users
     question = question.strip()
     if not question:
         await reply(update, context, EMPTY)
         return
-    wait = context.bot_data["limiter"].wait_seconds(update.effective_user.id)  # type: ignore[union-attr]
+    wait = found.questions.wait_seconds(update.effective_user.id)  # type: ignore[union-attr]
     if wait:
         await reply(update, context, TOO_MANY.format(seconds=wait))
         return
     if not await show_typing(context.bot, users, update.effective_chat.id):  # type: ignore[union-attr]
         return
-    result = answer(index, question, top_k=1 + RELATED_SHOWN + 3)
+    result = answer(index, question)
     answer_id = users.record_answer(update.effective_user.id, question, result.answered, result.citations)  # type: ignore[union-attr]
-    messages = render.answer_messages(result, related=RELATED_SHOWN)
+    messages = render.answer_messages(result)
     await send_all(
         context.bot,
         users,
@@ -171,26 +112,26 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/nguon: the loaded documents."""
     if not await approved_or_refused(update, context):
         return
-    _, index, _ = services(context)
+    index = services(context).index
     counts = {row["doc_id"]: row["clause_count"] for row in index.store.document_rows()}
     await reply(update, context, render.documents_message(index.store.documents(), counts))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not know: say so and show the help."""
-    await reply(update, context, "Trợ lý không có lệnh này.\n\n" + HELP)
+    await reply(update, context, "Trợ lý không có lệnh này.\n\n" + render.HELP)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/huongdan: how to use the assistant."""
-    await reply(update, context, HELP)
+    await reply(update, context, render.HELP)
 
 
 # ------------------------------------------------------------------------------------------ buttons
 
 
 async def _answer_or_gone(update: Update, context: ContextTypes.DEFAULT_TYPE, answer_id: int):
-    _, _, users = services(context)
+    users = services(context).users
     record = users.answer_record(answer_id)
     if record is None or not record[1]:
         await update.callback_query.answer("Câu trả lời này không còn.", show_alert=True)  # type: ignore[union-attr]
@@ -224,7 +165,7 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     record = await _answer_or_gone(update, context, answer_id)
     if record is None:
         return
-    _, index, _ = services(context)
+    index = services(context).index
     best = record[1][0]
     found = full_text(index, best.doc_id, best.loc)
     if found is None:
@@ -235,7 +176,7 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await query.answer()
     keyboard = page_keyboard(answer_id, page, len(texts))
     if how == "edit":
-        await query.edit_message_text(texts[page - 1], parse_mode="HTML", reply_markup=keyboard)
+        await query.edit_message_text(texts[page - 1], reply_markup=keyboard)
     else:
         await reply(update, context, texts[page - 1], reply_markup=keyboard)
 
@@ -249,7 +190,8 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if record is None:
         return
     await query.answer()
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     related = record[1][1:]
     messages = render.citations_messages(related) if related else ["Không có điều khoản liên quan khác."]
     await send_all(context.bot, users, update.effective_chat.id, messages, retries=settings.telegram.send_retries)  # type: ignore[union-attr]
@@ -261,7 +203,7 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await approved_or_refused(update, context):
         return
     _, raw_id, raw_vote = query.data.split(":")  # type: ignore[union-attr]
-    _, _, users = services(context)
+    users = services(context).users
     if users.answer_record(int(raw_id)) is None:
         await query.answer("Câu trả lời này không còn.")
         return

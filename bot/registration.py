@@ -14,9 +14,11 @@ from telegram import (
 )
 from telegram.ext import ContextTypes, ConversationHandler
 
-from bot.handlers import HELP, reply, services
+from bot.access import admin_or_refused, reply
+from bot.render import HELP
 from bot.sending import send_html
-from knowledge.users import User
+from bot.services import services
+from office.users import User
 
 NAME, UNIT, POSITION = range(3)
 ASK_NAME = (
@@ -37,7 +39,7 @@ def describe(user: User, unit_name: str) -> str:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/start: greet a known official, or begin registration."""
-    _, _, users = services(context)
+    users = services(context).users
     user = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
     if user is not None:
         await reply(update, context, STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else ""))
@@ -53,7 +55,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """A shared phone number that matches the imported staff list approves the official at once."""
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     contact = update.effective_message.contact  # type: ignore[union-attr]
     if contact.user_id != update.effective_user.id:  # type: ignore[union-attr]
         await reply(update, context, "Xin chia sẻ số điện thoại của chính bạn (nút bên dưới).")
@@ -79,7 +82,7 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The official's full name; then the unit, from a keyboard."""
-    settings, _, _ = services(context)
+    settings = services(context).settings
     name = " ".join((update.effective_message.text or "").split())  # type: ignore[union-attr]
     if not 3 <= len(name) <= 100:
         await reply(update, context, "Xin nhập họ và tên đầy đủ (3 đến 100 ký tự).")
@@ -98,7 +101,7 @@ async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def got_unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The unit chosen; then the position."""
-    settings, _, _ = services(context)
+    settings = services(context).settings
     query = update.callback_query
     unit = settings.unit(query.data.split(":", 1)[1])  # type: ignore[union-attr]
     await query.answer()  # type: ignore[union-attr]
@@ -108,7 +111,6 @@ async def got_unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     buttons = [[InlineKeyboardButton(p, callback_data=f"pos:{i}")] for i, p in enumerate(settings.positions)]
     await query.edit_message_text(
         f"Đơn vị: <b>{escape(unit.name)}</b>\nXin chọn <b>chức vụ</b>:",  # type: ignore[union-attr]
-        parse_mode="HTML",
         reply_markup=InlineKeyboardMarkup(buttons),
     )
     return POSITION
@@ -116,7 +118,8 @@ async def got_unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def got_position(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The position chosen: register, approved at once or sent to the admins."""
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     query = update.callback_query
     await query.answer()  # type: ignore[union-attr]
     try:
@@ -124,7 +127,7 @@ async def got_position(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     except (IndexError, ValueError):
         return POSITION
     telegram_id = update.effective_user.id  # type: ignore[union-attr]
-    approved = not settings.telegram.approval_required or telegram_id in settings.telegram.admins
+    approved = not settings.telegram.approval_required or settings.telegram.is_admin(telegram_id)
     data = context.user_data
     user = users.register(
         telegram_id,
@@ -137,15 +140,16 @@ async def got_position(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     unit = settings.unit(user.unit_code)
     summary = describe(user, unit.name if unit else user.unit_code)
     if approved:
-        await query.edit_message_text(f"Đăng ký thành công: {summary}.\n\n{HELP}", parse_mode="HTML")  # type: ignore[union-attr]
+        await query.edit_message_text(f"Đăng ký thành công: {summary}.\n\n{HELP}")  # type: ignore[union-attr]
         return ConversationHandler.END
-    await query.edit_message_text(f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}", parse_mode="HTML")  # type: ignore[union-attr]
+    await query.edit_message_text(f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}")  # type: ignore[union-attr]
     await notify_admins(context, user, summary)
     return ConversationHandler.END
 
 
 async def notify_admins(context: ContextTypes.DEFAULT_TYPE, user: User, summary: str) -> None:
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -173,13 +177,12 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's Approve / Reject button on a registration request."""
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     query = update.callback_query
-    admin = update.effective_user.id  # type: ignore[union-attr]
-    if admin not in settings.telegram.admins:
-        users.audit(admin, "denied", "reg-decision", query.data or "")  # type: ignore[union-attr]
-        await query.answer("Chỉ quản trị viên (phòng Nội vụ) được duyệt.", show_alert=True)  # type: ignore[union-attr]
+    if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên (phòng Nội vụ) được duyệt."):
         return
+    admin = update.effective_user.id  # type: ignore[union-attr]
     _, verdict, raw_id = query.data.split(":")  # type: ignore[union-attr]
     user = users.set_status(int(raw_id), "approved" if verdict == "approve" else "rejected", actor=admin)
     await query.answer()  # type: ignore[union-attr]
@@ -190,7 +193,6 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     word = "✅ Đã duyệt" if user.status == "approved" else "❌ Đã từ chối"
     await query.edit_message_text(
         f"{word}: {describe(user, unit.name if unit else user.unit_code)}",  # type: ignore[union-attr]
-        parse_mode="HTML",
     )
     if user.chat_id:
         text = STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else "")

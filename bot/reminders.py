@@ -1,6 +1,6 @@
 """Deadline reminders in Telegram: the daily job, its buttons, /nhiemvu, /han and /tiendo.
 
-What is due comes from `knowledge.reminders.due`; a reminder is logged once Telegram accepted it, so a
+What is due comes from `office.reminders.due`; a reminder is logged once Telegram accepted it, so a
 restart never repeats it, and the job runs once at start to catch up on what was missed while down.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -17,25 +17,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes
 
 from bot import render
-from bot.handlers import approved_or_refused, reply, services
+from bot.access import admin_or_refused, approved_or_refused, reply
 from bot.ratelimit import BULK
 from bot.sending import send_html
-from knowledge import reminders as planner
+from bot.services import services
 from knowledge.answer import full_text
 from knowledge.labels import citation_label
-from knowledge.tasks import OVERDUE, Reminder, Task, TaskStore
+from office import reminders as planner
+from office.tasks import OVERDUE, Reminder, Task
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 16  # sends awaiting Telegram at once; AIORateLimiter keeps the overall rate
-
-
-def tasks_of(context_or_app) -> TaskStore:  # noqa: ANN001
-    return context_or_app.bot_data["tasks"]
-
-
-def today_local(application: Application) -> date:
-    settings = application.bot_data["settings"]
-    return planner.local_now(application.bot_data["clock"](), settings.reminders).date()
 
 
 def days_left(deadline: date, today: date) -> str:
@@ -46,7 +38,7 @@ def days_left(deadline: date, today: date) -> str:
 
 
 def clause_labels(application: Application, task: Task) -> list[str]:
-    index = application.bot_data["index"]
+    index = services(application).index
     documents = {d.doc_id: d.title for d in index.store.documents()}
     labels = []
     for clause_id in task.clauses:
@@ -59,8 +51,7 @@ def clause_labels(application: Application, task: Task) -> list[str]:
 def reminder_message(
     application: Application, task: Task, reminder: Reminder, today: date, labels: list[str]
 ) -> tuple[str, InlineKeyboardMarkup]:
-    settings = application.bot_data["settings"]
-    unit = settings.unit(reminder.unit_code)
+    unit = services(application).settings.unit(reminder.unit_code)
     head = "⚠️ <b>Quá hạn</b>" if reminder.lead == OVERDUE else "⏰ <b>Nhắc việc</b>"
     lines = [
         f"{head}: {escape(task.title)}",
@@ -84,7 +75,8 @@ def reminder_message(
 
 
 async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, labels: list[str]) -> bool:
-    settings, users, store = application.bot_data["settings"], application.bot_data["users"], tasks_of(application)
+    found = services(application)
+    settings, users, store = found.settings, found.users, found.tasks
     text, keyboard = reminder_message(application, task, reminder, today, labels)
     sent = await send_html(
         application.bot,
@@ -103,11 +95,11 @@ async def _deliver(application: Application, reminder: Reminder, task: Task, tod
 
 async def send_due(application: Application, now: datetime | None = None) -> int:
     """Send every reminder due now (and the overdue digest); returns how many went out."""
-    data = application.bot_data
-    async with data.setdefault("reminder_lock", asyncio.Lock()):
-        now = now or data["clock"]()
-        settings, store = data["settings"], tasks_of(application)
-        reminders = planner.due(store, data["users"], now, settings.reminders)
+    found = services(application)
+    async with found.reminder_lock:
+        now = now or found.clock()
+        settings, store = found.settings, found.tasks
+        reminders = planner.due(store, found.users, now, settings.reminders)
         today = planner.local_now(now, settings.reminders).date()
         tasks = {t.code: t for t in store.tasks()}
         labels = {code: clause_labels(application, tasks[code]) for code in {r.task_code for r in reminders}}
@@ -129,8 +121,8 @@ async def send_due(application: Application, now: datetime | None = None) -> int
 
 async def send_digest(application: Application, now: datetime) -> int:
     """Once a day: overdue items by unit, to the officials of `reminders.digest_unit`."""
-    data = application.bot_data
-    settings, store, users = data["settings"], tasks_of(application), data["users"]
+    found = services(application)
+    settings, store, users = found.settings, found.tasks, found.users
     if not planner.sending_open(now, settings.reminders):
         return 0
     today = planner.local_now(now, settings.reminders).date()
@@ -176,7 +168,7 @@ async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def schedule(application: Application) -> None:
     """Rebuild the schedule from settings (the durable state is in SQLite; PTB keeps no jobs)."""
-    settings = application.bot_data["settings"].reminders
+    settings = services(application).settings.reminders
     at = settings.send_at.replace(tzinfo=ZoneInfo(settings.timezone))
     application.job_queue.run_daily(reminder_job, time=at, name="reminders-daily")  # type: ignore[union-attr]
     application.job_queue.run_once(reminder_job, when=2, name="reminders-catch-up")  # type: ignore[union-attr]
@@ -195,10 +187,11 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if not await approved_or_refused(update, context):
         return
-    settings, _, users = services(context)
+    found = services(context)
+    settings, users = found.settings, found.users
     code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
     official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
-    store = tasks_of(context)
+    store = services(context).tasks
     task = store.task(code)
     if task is None or official.unit_code not in store.owner_units(task):  # type: ignore[union-attr]
         await query.answer("Việc này không thuộc đơn vị của bạn.", show_alert=True)  # type: ignore[union-attr]
@@ -209,7 +202,7 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)  # type: ignore[union-attr, arg-type]
     note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."  # type: ignore[union-attr]
-    await query.edit_message_text(f"{query.message.text_html}\n\n{note}", parse_mode="HTML")  # type: ignore[union-attr]
+    await query.edit_message_text(f"{query.message.text_html}\n\n{note}")  # type: ignore[union-attr]
     for colleague in users.list(status="approved", unit_codes=[official.unit_code]):  # type: ignore[union-attr]
         if colleague.telegram_id and colleague.telegram_id != official.telegram_id and not colleague.blocked:  # type: ignore[union-attr]
             await send_html(
@@ -227,8 +220,8 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await approved_or_refused(update, context):
         return
     code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
-    tomorrow = today_local(context.application) + timedelta(days=1)
-    tasks_of(context).snooze(code, occurrence, update.effective_user.id, tomorrow)  # type: ignore[union-attr]
+    tomorrow = services(context).today() + timedelta(days=1)
+    services(context).tasks.snooze(code, occurrence, update.effective_user.id, tomorrow)  # type: ignore[union-attr]
     await query.answer(f"Sẽ nhắc lại ngày {tomorrow:%d/%m/%Y}.")  # type: ignore[union-attr]
 
 
@@ -237,8 +230,8 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
     query = update.callback_query
     if not await approved_or_refused(update, context):
         return
-    _, index, _ = services(context)
-    task = tasks_of(context).task(query.data.split(":", 1)[1])  # type: ignore[union-attr]
+    index = services(context).index
+    task = services(context).tasks.task(query.data.split(":", 1)[1])  # type: ignore[union-attr]
     await query.answer()  # type: ignore[union-attr]
     if task is None:
         return
@@ -255,7 +248,7 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
 
 def open_items(application: Application, unit_code: str, today: date, days: int) -> list[tuple[date, Task]]:
     """(deadline, task) a unit has not done: overdue ones and those due within `days`."""
-    store = tasks_of(application)
+    store = services(application).tasks
     done = store.done()
     items = []
     for task in store.tasks():
@@ -287,9 +280,9 @@ async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _list_deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
     if not await approved_or_refused(update, context):
         return
-    _, _, users = services(context)
+    users = services(context).users
     official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
-    today = today_local(context.application)
+    today = services(context).today()
     items = open_items(context.application, official.unit_code, today, days)  # type: ignore[union-attr]
     if not items:
         await reply(update, context, f"<b>{title}</b>: không có việc nào chưa hoàn thành.")
@@ -337,12 +330,11 @@ def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
 
 async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/tiendo (admins): done / open / overdue by unit, as text and as a bar chart."""
-    from bot.admin import is_admin
 
-    if not await is_admin(update, context):
+    if not await admin_or_refused(update, context):
         return
-    settings, _, _ = services(context)
-    counts = planner.progress(tasks_of(context), today_local(context.application))
+    settings = services(context).settings
+    counts = planner.progress(services(context).tasks, services(context).today())
     rows = [(u.name, counts[u.code]) for u in settings.units if u.code in counts]
     if not rows:
         await reply(update, context, "Chưa có nhiệm vụ nào trong bảng.")
@@ -351,7 +343,3 @@ async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     lines += [f"• {escape(name)}: {c['done']} / {c['open']} / {c['overdue']}" for name, c in rows]
     await reply(update, context, "\n".join(lines))
     await context.bot.send_photo(update.effective_chat.id, progress_chart(rows), caption="Tiến độ theo đơn vị")  # type: ignore[union-attr]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

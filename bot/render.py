@@ -9,6 +9,14 @@ from html import escape
 
 from knowledge.records import Answer, Citation, DocumentMeta
 
+HELP = (
+    "<b>Trợ lý CCHC</b> trả lời câu hỏi về các chỉ thị, nghị định đã nạp và dẫn đúng điều khoản.\n\n"
+    "• Gõ câu hỏi (có dấu hay không dấu đều được), ví dụ: <i>Hạn chót gửi báo cáo kiểm điểm là ngày nào?</i>\n"
+    "• Trong nhóm: <code>/hoi câu hỏi</code>, nhắc tên trợ lý, hoặc trả lời tin nhắn của trợ lý.\n"
+    "• Nút <b>Toàn văn</b>: xem cả điều, khoản; <b>Điều khoản liên quan</b>: các quy định gần nhất; 👍/👎: "
+    "góp ý cho câu trả lời.\n"
+    "• /nguon: danh sách văn bản đã nạp. /start: đăng ký sử dụng."
+)
 LIMIT = 4096
 BUDGET = 3800  # room for the tags a block adds around its text
 
@@ -70,7 +78,7 @@ def _short(text: str, limit: int = 180) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def answer_messages(answer: Answer, related: int = 3) -> list[str]:
+def answer_messages(answer: Answer) -> list[str]:
     """The reply to a question: citation in bold, the answering sentence, the quoted clause, related ones."""
     if not answer.answered or not answer.citations:
         return [escape(answer.answer)]
@@ -79,7 +87,7 @@ def answer_messages(answer: Answer, related: int = 3) -> list[str]:
     if answer.highlight and answer.highlight.strip() != best.text.strip():
         blocks[0] += f"\n<i>Nội dung trả lời:</i> {escape(answer.highlight)}"
     blocks += quote(best.text, answer.highlight)
-    others = answer.citations[1 : related + 1]
+    others = answer.citations[1:]
     if others:
         lines = [f"• <b>{escape(c.label)}</b>: {escape(_short(c.text))}" for c in others]
         blocks.append("<b>Điều khoản liên quan</b>\n" + "\n".join(lines))

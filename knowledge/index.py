@@ -22,10 +22,11 @@ from chromadb.config import Settings as ChromaClientSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from knowledge.config import Settings
+from base.database import open_database
+from base.settings import Settings
 from knowledge.embeddings import build_embeddings, embedding_name
 from knowledge.records import Clause, DocumentMeta
-from knowledge.store import ClauseStore, open_database
+from knowledge.store import ClauseStore
 from knowledge.vietnamese import DiacriticRestorer, lexicon, normalize, terms
 
 PASSAGE_BATCH = 64

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class Record(BaseModel):
-    """Base for records: unknown fields are an error, not silently kept."""
-
-    model_config = ConfigDict(extra="forbid")
+from base.records import Record
 
 
 class DocumentMeta(Record):

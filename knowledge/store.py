@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from base.database import utc_now
 from knowledge.records import Clause, DocumentMeta
 
 migrations = Migrations("cchc.knowledge")
@@ -64,15 +63,6 @@ def m002_clause_division(db: sqlite_utils.Database) -> None:
     db["clauses"].add_column("division", str, not_null_default="")
 
 
-def open_database(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the project database and apply pending migrations."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    migrations.apply(db)
-    return db
-
-
 def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
     row = meta.model_dump()
     row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
@@ -80,7 +70,7 @@ def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count:
         sha256=sha256,
         has_articles=int(has_articles),
         clause_count=clause_count,
-        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ingested_at=utc_now(),
     )
     return row
 
@@ -106,6 +96,7 @@ class ClauseStore:
     """Documents and their clauses in SQLite."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
+        migrations.apply(db)
         self.db = db
 
     def replace_document(

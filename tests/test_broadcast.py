@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from knowledge.broadcasts import Audience, Outbox
-from knowledge.store import open_database
-from knowledge.users import UserStore
+from base.database import open_database
+from office.broadcasts import Audience, Outbox
+from office.users import UserStore
 from tests.bot_harness import add_officials, running_bot
 from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import ROOT
@@ -99,7 +99,7 @@ async def test_hard_kill_then_restart_skips_nobody(tmp_path: Path, stand_in) -> 
     config["telegram"].update(messages_per_second=100, admins=[ADMIN])
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    from knowledge.config import load
+    from base.settings import load
 
     settings = load(config_path)
     db = open_database(settings.database_path)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from base.database import open_database
 from bot.reminders import send_due
-from knowledge.store import open_database
-from knowledge.tasks import TaskStore, read_task_file
-from knowledge.users import UserStore
+from office.tasks import TaskStore, read_task_file
+from office.users import UserStore
 from tests.bot_harness import running_bot
 from tests.botapi import BotApiStandIn, message_update
 from tests.test_bot import ADMIN, ask, press

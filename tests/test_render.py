@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import RateLimiter
+from bot.quota import QuestionQuota
 from bot.render import answer_messages, pages, quote
 from knowledge.records import Answer, Citation
 from tests.test_bot import well_formed
@@ -47,8 +47,8 @@ def test_pages_number_themselves() -> None:
     assert len(result) == 3 and result[0].startswith("<b>Điều 7 Luật &lt;mẫu&gt;</b> (1/3)\n")
 
 
-def test_rate_limiter_sliding_window() -> None:
-    limiter = RateLimiter(limit=2, window=60)
+def test_question_quota_sliding_window() -> None:
+    limiter = QuestionQuota(limit=2, window=60)
     assert limiter.wait_seconds(1, now=0) == 0 and limiter.wait_seconds(1, now=1) == 0
     assert limiter.wait_seconds(1, now=2) == 59
     assert limiter.wait_seconds(2, now=2) == 0  # other users are not affected

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from knowledge.config import ReminderSettings
-from knowledge.reminders import due, lead_day, overdue, progress, sending_open, snooze_lead
-from knowledge.store import open_database
-from knowledge.tasks import OVERDUE, Reminder, Task, TaskFileError, TaskStore, read_task_file
-from knowledge.users import UserStore
+from base.database import open_database
+from base.settings import ReminderSettings
+from office.reminders import due, lead_day, overdue, progress, sending_open, snooze_lead
+from office.tasks import OVERDUE, Reminder, Task, TaskFileError, TaskStore, read_task_file
+from office.users import UserStore
 from tests.conftest import ROOT, make_settings
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -151,7 +151,7 @@ def test_import_then_update_by_code_and_groups_expand(stores) -> None:
 def test_shipped_task_file_cites_real_clauses_of_the_sample_directive(sample_index, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     store = TaskStore(open_database(settings.database_path), settings)
-    text = (ROOT / "knowledge" / "tasks" / "chi-thi-cchc-thi-xa.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml").read_text(encoding="utf-8")
     added, _ = store.import_rows(read_task_file(text, ".yaml"), lambda c: sample_index.store.clause(c) is not None)
     assert added == 6
     assert {c for t in store.tasks() for c in t.clauses} == CLAUSES

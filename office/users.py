@@ -9,15 +9,16 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
 from typing import Literal
 
 import sqlite_utils
 from pydantic import Field
 from sqlite_utils.migrations import Migrations
 
-from knowledge.config import Settings
-from knowledge.records import Citation, Record
+from base.database import utc_now
+from base.records import Record
+from base.settings import Settings
+from knowledge.records import Citation
 
 Status = Literal["pending", "approved", "rejected", "inactive"]
 CSV_HEADER = ["ho_ten", "don_vi", "chuc_vu", "so_dien_thoai", "telegram_id"]
@@ -84,10 +85,6 @@ class StaffListError(Exception):
         self.problems = problems
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def normalize_phone(raw: str) -> str:
     """'+84 912 345 678' -> '0912345678'; '' stays ''."""
     digits = re.sub(r"\D", "", raw or "")
@@ -145,14 +142,14 @@ class UserStore:
             "position": position,
             "status": status,
             "source": "telegram",
-            "updated_at": _now(),
+            "updated_at": utc_now(),
         }
         existing = self.by_telegram(telegram_id)
         with self.db.atomic():
             if existing:
                 self.db["users"].update(existing.id, row)
             else:
-                self.db["users"].insert({**row, "phone": "", "created_at": _now()})
+                self.db["users"].insert({**row, "phone": "", "created_at": utc_now()})
         self.audit(telegram_id, "register", str(telegram_id), f"{full_name} / {unit_code} / {position} / {status}")
         return self.by_telegram(telegram_id)  # type: ignore[return-value]
 
@@ -170,7 +167,7 @@ class UserStore:
                 self.db["users"].delete(stale.id)
             self.db["users"].update(
                 match.id,
-                {"telegram_id": telegram_id, "chat_id": chat_id, "status": "approved", "updated_at": _now()},
+                {"telegram_id": telegram_id, "chat_id": chat_id, "status": "approved", "updated_at": utc_now()},
             )
         self.audit(telegram_id, "link-phone", str(match.id), number)
         return self.by_id(match.id)
@@ -179,7 +176,7 @@ class UserStore:
         """Approve, reject, deactivate or reactivate a user (audited)."""
         if self.by_id(user_id) is None:
             return None
-        self.db["users"].update(user_id, {"status": status, "updated_at": _now()})
+        self.db["users"].update(user_id, {"status": status, "updated_at": utc_now()})
         self.audit(actor, f"status:{status}", str(user_id), "")
         return self.by_id(user_id)
 
@@ -187,25 +184,25 @@ class UserStore:
         """Put a user in another unit (audited)."""
         if self.by_id(user_id) is None:
             return None
-        self.db["users"].update(user_id, {"unit_code": unit_code, "updated_at": _now()})
+        self.db["users"].update(user_id, {"unit_code": unit_code, "updated_at": utc_now()})
         self.audit(actor, "move", str(user_id), unit_code)
         return self.by_id(user_id)
 
     def mark_blocked(self, chat_id: int) -> None:
         """The official blocked the bot (Telegram said 403): inactive for sending until they write again."""
         for row in self.db["users"].rows_where("chat_id = ? AND blocked = 0", [chat_id]):
-            self.db["users"].update(row["id"], {"blocked": 1, "updated_at": _now()})
+            self.db["users"].update(row["id"], {"blocked": 1, "updated_at": utc_now()})
             self.audit(0, "blocked-bot", str(row["id"]), "Forbidden: bot was blocked by the user")
 
     def mark_reachable(self, telegram_id: int) -> None:
         """An official who had blocked the bot wrote to it again."""
         user = self.by_telegram(telegram_id)
         if user and user.blocked:
-            self.db["users"].update(user.id, {"blocked": 0, "updated_at": _now()})
+            self.db["users"].update(user.id, {"blocked": 0, "updated_at": utc_now()})
             self.audit(telegram_id, "unblocked-bot", str(user.id), "")
 
     def audit(self, actor: int, action: str, target: str, detail: str) -> None:
-        self.db["audit"].insert({"at": _now(), "actor": actor, "action": action, "target": target, "detail": detail})
+        self.db["audit"].insert({"at": utc_now(), "actor": actor, "action": action, "target": target, "detail": detail})
 
     def audit_entries(self) -> list[dict]:
         return list(self.db["audit"].rows_where(order_by="id"))
@@ -229,14 +226,14 @@ class UserStore:
                     existing = self.by_telegram(row["telegram_id"])
                 if existing is None and row["phone"]:
                     existing = self._one("phone = ?", [row["phone"]])
-                values = {**row, "status": "approved", "source": "csv", "updated_at": _now()}
+                values = {**row, "status": "approved", "source": "csv", "updated_at": utc_now()}
                 if row["telegram_id"] is not None:
                     values["chat_id"] = row["telegram_id"]  # a private chat's id is the user's id
                 if existing:
                     self.db["users"].update(existing.id, values)
                     updated += 1
                 else:
-                    self.db["users"].insert({**values, "created_at": _now()})
+                    self.db["users"].insert({**values, "created_at": utc_now()})
                     added += 1
         self.audit(0, "import-csv", "", f"{added} added, {updated} updated")
         return added, updated
@@ -246,7 +243,7 @@ class UserStore:
     def record_answer(self, telegram_id: int, question: str, answered: bool, citations: list[Citation]) -> int:
         """Keep a question with the citations shown (for buttons and feedback); returns its id."""
         row = {
-            "at": _now(),
+            "at": utc_now(),
             "telegram_id": telegram_id,
             "question": question,
             "answered": int(answered),
@@ -263,7 +260,7 @@ class UserStore:
     def record_vote(self, answer_id: int, telegram_id: int, vote: int) -> None:
         """👍 (+1) or 👎 (-1); pressing again replaces the earlier vote."""
         self.db["feedback"].upsert(
-            {"answer_id": answer_id, "telegram_id": telegram_id, "vote": vote, "at": _now()},
+            {"answer_id": answer_id, "telegram_id": telegram_id, "vote": vote, "at": utc_now()},
             pk=("answer_id", "telegram_id"),
         )
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from knowledge.config import ReminderSettings
-from knowledge.tasks import OVERDUE, Reminder, Task, TaskStore, UnitDue
-from knowledge.users import UserStore
+from base.settings import ReminderSettings
+from office.tasks import OVERDUE, Reminder, Task, TaskStore, UnitDue
+from office.users import UserStore
 
 DIGEST = "#digest"
 

@@ -10,7 +10,7 @@ import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 import sqlite_utils
@@ -20,8 +20,9 @@ from dateutil.rrule import rrulestr
 from pydantic import Field
 from sqlite_utils.migrations import Migrations
 
-from knowledge.config import Settings
-from knowledge.records import Record
+from base.database import utc_now
+from base.records import Record
+from base.settings import Settings
 
 FIELDS = ["ma", "ten", "noi_dung", "can_cu", "don_vi", "han", "lap_lai", "nhac_truoc"]
 GROUPS = {"tat-ca": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
@@ -147,10 +148,6 @@ def parse_day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class TaskStore:
     """Tasks, completions, snoozes and the durable log of reminders Telegram accepted."""
 
@@ -244,7 +241,7 @@ class TaskStore:
                 "occurrence": occurrence.isoformat(),
                 "unit_code": unit_code,
                 "done_by": by,
-                "done_at": _now(),
+                "done_at": utc_now(),
             }
         )
         return True
@@ -268,7 +265,7 @@ class TaskStore:
                 "occurrence": reminder.occurrence.isoformat(),
                 "lead": reminder.lead,
                 "telegram_id": reminder.telegram_id,
-                "sent_at": _now(),
+                "sent_at": utc_now(),
                 "message_id": message_id,
             },
             replace=True,
@@ -304,7 +301,7 @@ def _task_row(task: Task) -> dict:
         "first_deadline": task.first_deadline.isoformat(),
         "recurrence": task.recurrence,
         "leads": json.dumps(task.leads),
-        "updated_at": _now(),
+        "updated_at": utc_now(),
     }
 
 

@@ -88,6 +88,10 @@ class TelegramSettings(Section):
     send_retries: int = Field(3, ge=0, le=10, description="Retries of a send after a 429 or a network error.")
     messages_per_second: float = Field(30, gt=0, le=1000, description="Overall send rate (Telegram allows ~30/s).")
 
+    def is_admin(self, telegram_id: int) -> bool:
+        """True for the Telegram user ids of phòng Nội vụ staff listed in `admins`."""
+        return telegram_id in self.admins
+
 
 class ReminderSettings(Section):
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time zone of the town.")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from knowledge.config import Settings
-from knowledge.users import User, UserStore
+from base.database import utc_now
+from base.settings import Settings
+from office.users import User, UserStore
 
 Delivery = Literal["pending", "sent", "failed", "blocked"]
 GROUPS = {"all": None, "tat-ca": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
@@ -93,10 +93,6 @@ class Report:
         return self.__dict__.copy()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Outbox:
     """Broadcasts and their recipients' delivery state."""
 
@@ -143,7 +139,7 @@ class Outbox:
                 self.db["broadcasts"]
                 .insert(
                     {
-                        "created_at": _now(),
+                        "created_at": utc_now(),
                         "created_by": created_by,
                         "text": text,
                         "attachment": attachment,
@@ -186,7 +182,7 @@ class Outbox:
         self.db.execute(
             "UPDATE deliveries SET status = ?, message_id = ?, error = ?, sent_at = ?, attempts = attempts + 1 "
             "WHERE broadcast_id = ? AND telegram_id = ?",
-            [status, message_id, error, _now() if status == "sent" else None, broadcast_id, telegram_id],
+            [status, message_id, error, utc_now() if status == "sent" else None, broadcast_id, telegram_id],
         )
         self.db.conn.commit()
 
@@ -195,7 +191,7 @@ class Outbox:
         cursor = self.db.execute(
             "UPDATE deliveries SET acked_at = ? WHERE broadcast_id = ? AND telegram_id = ? AND acked_at IS NULL "
             "AND status = 'sent'",
-            [_now(), broadcast_id, telegram_id],
+            [utc_now(), broadcast_id, telegram_id],
         )
         self.db.conn.commit()
         return cursor.rowcount == 1
