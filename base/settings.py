@@ -118,6 +118,9 @@ class Unit(Section):
     kind: Literal["phong-ban", "xa-phuong"] = Field(description="A town department, or a commune/ward.")
 
 
+UNIT_GROUPS: dict[str, str | None] = {"tat-ca": None, "all": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
+"""Names of unit groups in files and commands -> the kind of unit they hold (None: every unit)."""
+
 DEFAULT_POSITIONS = ["Thủ trưởng", "Phó Thủ trưởng", "Chủ tịch UBND", "Phó Chủ tịch UBND", "Công chức", "Viên chức"]
 
 
@@ -146,6 +149,15 @@ class Settings(Section):
         wanted = " ".join(name_or_code.split()).lower()
         return next((u for u in self.units if wanted in (u.code.lower(), " ".join(u.name.split()).lower())), None)
 
+    def unit_codes(self, spec: str) -> list[str] | None:
+        """Codes of the units a unit name, code or group (tat-ca/all, phong-ban, xa-phuong) stands for;
+        None when it names nothing."""
+        if spec in UNIT_GROUPS:
+            kind = UNIT_GROUPS[spec]
+            return [u.code for u in self.units if kind in (None, u.kind)]
+        unit = self.unit(spec)
+        return [unit.code] if unit else None
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "cchc.db"
@@ -155,7 +167,7 @@ class Settings(Section):
         return self.data_dir / "chroma"
 
 
-def _first_error(error: ValidationError) -> str:
+def first_error(error: ValidationError) -> str:
     """'embeddings.provider: Input should be ...' for the first problem found."""
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -179,7 +191,7 @@ def load(path: Path | None = None, data_dir: Path | str | None = None) -> Settin
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_first_error(exc)}") from None
+        raise ConfigError(f"{path}: {first_error(exc)}") from None
     base = path.parent
     chosen = data_dir or os.environ.get("CCHC_DATA_DIR")
     settings.data_dir = Path(chosen) if chosen else (base / settings.data_dir)

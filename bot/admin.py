@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.access import admin_or_refused, reply
 from bot.services import services
+from office.users import Status
 
 STATUS_WORD = {"approved": "đã duyệt", "pending": "chờ duyệt", "rejected": "từ chối", "inactive": "đã khóa"}
 
@@ -18,8 +19,8 @@ async def list_users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not await admin_or_refused(update, context):
         return
     users = services(context).users
-    wanted = {"cho": "pending", "duyet": "approved", "khoa": "inactive"}.get((context.args or [""])[0])
-    rows = users.list(status=wanted)  # type: ignore[arg-type]
+    wanted: dict[str, Status] = {"cho": "pending", "duyet": "approved", "khoa": "inactive"}
+    rows = users.find(status=wanted.get((context.args or [""])[0]))
     if not rows:
         await reply(update, context, "Chưa có người dùng nào.")
         return

@@ -363,12 +363,9 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """📊 Báo cáo (admins): the delivery and acknowledgement report."""
     query = update.callback_query
-    found = services(context)
-    settings, users = found.settings, found.users
-    if update.effective_user.id not in settings.telegram.admins:  # type: ignore[union-attr]
-        users.audit(update.effective_user.id, "denied", "broadcast-report", query.data or "")  # type: ignore[union-attr]
-        await query.answer("Chỉ quản trị viên.", show_alert=True)  # type: ignore[union-attr]
+    if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên."):
         return
     await query.answer()  # type: ignore[union-attr]
     await reply(update, context, report_text(context, int(query.data.split(":")[1])) or "Không có thông báo này.")  # type: ignore[union-attr]
@@ -377,18 +374,15 @@ async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def nudge_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the announcement again, asking for acknowledgement, to those who have not acknowledged."""
     query = update.callback_query
-    found = services(context)
-    settings, users = found.settings, found.users
-    admin = update.effective_user.id  # type: ignore[union-attr]
-    if admin not in settings.telegram.admins:
-        users.audit(admin, "denied", "broadcast-nudge", query.data or "")  # type: ignore[union-attr]
-        await query.answer("Chỉ quản trị viên.", show_alert=True)  # type: ignore[union-attr]
+    if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên."):
         return
+    users = services(context).users
+    admin = update.effective_user.id  # type: ignore[union-attr]
     parent = int(query.data.split(":")[1])  # type: ignore[union-attr]
     box = services(context).outbox
     original = box.broadcast(parent)
     waiting = set(box.unacknowledged(parent))
-    recipients = [u for u in users.list(status="approved") if u.telegram_id in waiting and not u.blocked]
+    recipients = [u for u in users.reachable() if u.telegram_id in waiting]
     if original is None or not recipients:
         await query.answer("Không còn ai chưa xác nhận.")  # type: ignore[union-attr]
         return

@@ -132,9 +132,9 @@ async def send_digest(application: Application, now: datetime) -> int:
     messages = render.pack(digest_blocks(settings, late, today))
     sent_keys = store.sent_keys()
     count = 0
-    for user in users.list(status="approved", unit_codes=[settings.reminders.digest_unit]):
+    for user in users.reachable(unit_codes=[settings.reminders.digest_unit]):
         key = (planner.DIGEST, today.isoformat(), OVERDUE, user.telegram_id)
-        if not user.telegram_id or user.blocked or key in sent_keys:
+        if key in sent_keys:
             continue
         chat_id = user.chat_id or user.telegram_id
         sent = [
@@ -203,8 +203,8 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)  # type: ignore[union-attr, arg-type]
     note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."  # type: ignore[union-attr]
     await query.edit_message_text(f"{query.message.text_html}\n\n{note}")  # type: ignore[union-attr]
-    for colleague in users.list(status="approved", unit_codes=[official.unit_code]):  # type: ignore[union-attr]
-        if colleague.telegram_id and colleague.telegram_id != official.telegram_id and not colleague.blocked:  # type: ignore[union-attr]
+    for colleague in users.reachable(unit_codes=[official.unit_code]):  # type: ignore[union-attr]
+        if colleague.telegram_id != official.telegram_id:  # type: ignore[union-attr]
             await send_html(
                 context.bot,
                 users,

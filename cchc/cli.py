@@ -279,7 +279,7 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
     Example:
         cchc users import can-bo.csv
     """
-    from office.users import StaffListError
+    from office.rows import BadRows
 
     try:
         text = csv_file.read_text(encoding="utf-8")
@@ -287,7 +287,7 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
         raise click.ClickException(f"{csv_file}: not UTF-8; save it as CSV UTF-8 and import again") from None
     try:
         added, updated = _user_store(ctx).import_csv(text, _settings(ctx))
-    except StaffListError as exc:
+    except BadRows as exc:
         _refuse_file(csv_file, exc.problems)
     click.echo(f"imported: {added} added, {updated} updated")
 
@@ -302,7 +302,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     Example:
         cchc users list --json
     """
-    for user in _user_store(ctx).list():
+    for user in _user_store(ctx).find():
         if as_json:
             click.echo(user.model_dump_json())
         else:
@@ -341,7 +341,8 @@ def tasks_import(ctx: click.Context, task_file: Path) -> None:
     Example:
         cchc tasks import samples/tasks/chi-thi-cchc-thi-xa.yaml
     """
-    from office.tasks import TaskFileError, read_task_file
+    from office.rows import BadRows
+    from office.tasks import read_task_file
 
     store = _index(ctx).store
     try:
@@ -349,7 +350,7 @@ def tasks_import(ctx: click.Context, task_file: Path) -> None:
         added, updated = _task_store(ctx).import_rows(rows, lambda cid: store.clause(cid) is not None)
     except UnicodeDecodeError:
         raise click.ClickException(f"{task_file}: not UTF-8; save it as UTF-8 and import again") from None
-    except TaskFileError as exc:
+    except BadRows as exc:
         _refuse_file(task_file, exc.problems)
     click.echo(f"imported: {added} added, {updated} updated")
 
@@ -568,12 +569,12 @@ def broadcast_send(
     import time
 
     from base.database import open_database
-    from office.broadcasts import GROUPS, Audience
+    from office.broadcasts import Audience
     from office.users import UserStore
 
     settings = _settings(ctx)
     targets = [t.strip() for t in to.split(",") if t.strip()]
-    if bad := [t for t in targets if t not in GROUPS and settings.unit(t) is None]:
+    if bad := [t for t in targets if settings.unit_codes(t) is None]:
         raise click.UsageError(f"--to {', '.join(bad)}: not a unit code or name, nor all/phong-ban/xa-phuong")
     text = text_file.read_text(encoding="utf-8").strip()
     if not text:
@@ -586,7 +587,7 @@ def broadcast_send(
         stored = folder / attach.name
         stored.write_bytes(attach.read_bytes())
         attach = stored
-    audience = Audience(units=[t if t in GROUPS else settings.unit(t).code for t in targets])  # type: ignore[union-attr]
+    audience = Audience(units=[unit.code if (unit := settings.unit(t)) else t for t in targets])
     users, box = UserStore(open_database(settings.database_path)), _outbox(ctx)
     recipients = box.recipients(users, audience)
     broadcast_id = box.create(0, text, recipients, audience, ack, str(attach or ""), kind)

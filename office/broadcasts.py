@@ -19,7 +19,6 @@ from base.settings import Settings
 from office.users import User, UserStore
 
 Delivery = Literal["pending", "sent", "failed", "blocked"]
-GROUPS = {"all": None, "tat-ca": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
 migrations = Migrations("cchc.broadcasts")
 
 
@@ -102,25 +101,12 @@ class Outbox:
         self.settings = settings
 
     def recipients(self, users: UserStore, audience: Audience) -> list[User]:
-        """Approved officials with Telegram who have not blocked the bot, in the audience."""
-        everyone = not audience.units or any(u in GROUPS and GROUPS[u] is None for u in audience.units)
+        """Officials the bot can reach (approved, on Telegram, not blocked) in the audience."""
         codes: set[str] | None = None
-        if not everyone:
-            codes = set()
-            for spec in audience.units:
-                if spec in GROUPS:
-                    codes |= {u.code for u in self.settings.units if u.kind == GROUPS[spec]}
-                elif unit := self.settings.unit(spec):
-                    codes.add(unit.code)
+        if audience.units:
+            codes = {code for spec in audience.units for code in self.settings.unit_codes(spec) or []}
         wanted = {p.lower() for p in audience.positions}
-        return [
-            u
-            for u in users.list(status="approved")
-            if u.telegram_id
-            and not u.blocked
-            and (codes is None or u.unit_code in codes)
-            and (not wanted or u.position.lower() in wanted)
-        ]
+        return [u for u in users.reachable(unit_codes=codes) if not wanted or u.position.lower() in wanted]
 
     def create(
         self,

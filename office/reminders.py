@@ -99,9 +99,9 @@ def due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSet
 def _recipients(users: UserStore) -> dict[str, list[tuple[int, int]]]:
     """Unit code -> (telegram id, chat id) of its approved officials who have not blocked the bot."""
     by_unit: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for user in users.list(status="approved"):
-        if user.telegram_id and not user.blocked:
-            by_unit[user.unit_code].append((user.telegram_id, user.chat_id or user.telegram_id))
+    for user in users.reachable():
+        assert user.telegram_id is not None  # reachable officials are on Telegram
+        by_unit[user.unit_code].append((user.telegram_id, user.chat_id or user.telegram_id))
     return by_unit
 
 

@@ -8,24 +8,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from datetime import date, datetime, time
+from typing import Any, NamedTuple
 
 import sqlite_utils
 import yaml
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlite_utils.migrations import Migrations
 
 from base.database import utc_now
 from base.records import Record
 from base.settings import Settings
+from office.rows import BadRows, FileRow, by_row, check_rows, numbered, repeated, settings_in
 
 FIELDS = ["ma", "ten", "noi_dung", "can_cu", "don_vi", "han", "lap_lai", "nhac_truoc"]
-GROUPS = {"tat-ca": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
 STEPS = {"hang-thang": 1, "hang-quy": 3, "6-thang": 6, "hang-nam": 12}  # months between occurrences
 DEFAULT_LEADS = [7, 3, 1, 0]
 OVERDUE = -1  # the lead of the notice sent the day after a missed deadline
@@ -94,28 +95,6 @@ class Task(Record):
         ]
 
 
-def _fast_forward(task: Task, start: date) -> date:
-    """A later dtstart giving the same occurrences from `start` on, so rrule need not walk from the first.
-
-    Only for DAILY/WEEKLY rules without COUNT, whose period is a whole number of days.
-    """
-    parts = dict(p.split("=", 1) for p in task.recurrence.upper().split(";") if "=" in p)
-    days = {"DAILY": 1, "WEEKLY": 7}.get(parts.get("FREQ", ""))
-    if days is None or "COUNT" in parts or start <= task.first_deadline:
-        return task.first_deadline
-    period = days * int(parts.get("INTERVAL", "1"))
-    periods = (start - task.first_deadline).days // period - 1
-    return task.first_deadline + timedelta(days=period * max(periods, 0))
-
-
-class TaskFileError(Exception):
-    """A task file with bad rows; nothing was written. `problems` holds one line per bad row."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
 class Reminder(NamedTuple):
     """One message to one official: a task's occurrence, the lead it is sent for, to whom.
 
@@ -170,20 +149,15 @@ class TaskStore:
         return self.owners()(task)
 
     def owners(self) -> Callable[[Task], list[str]]:
-        """A fast `owner_units` for many tasks: the units of config.yaml are looked up once."""
-        units = self.settings.units
-        expanded = {g: [u.code for u in units if kind in (None, u.kind)] for g, kind in GROUPS.items()}
-        known = {u.code: u.code for u in units}
+        """A fast `owner_units` for many tasks: each unit or group of config.yaml is expanded once."""
+        expanded: dict[str, list[str]] = {}
 
         def owner_units(task: Task) -> list[str]:
-            if len(task.units) == 1 and task.units[0] in expanded:
-                return expanded[task.units[0]]
             codes: list[str] = []
             for spec in task.units:
-                if spec in expanded:
-                    codes += expanded[spec]
-                elif code := known.get(spec) or getattr(self.settings.unit(spec), "code", None):
-                    codes.append(code)
+                if spec not in expanded:
+                    expanded[spec] = self.settings.unit_codes(spec) or []
+                codes += expanded[spec]
             return list(dict.fromkeys(codes))
 
         return owner_units
@@ -209,26 +183,19 @@ class TaskStore:
 
     # ------------------------------------------------------------------------------------ writing
 
-    def import_rows(self, rows: list[dict], clause_exists) -> tuple[int, int]:  # noqa: ANN001
+    def import_rows(self, rows: list[dict[str, Any]], clause_exists: Callable[[str], bool]) -> tuple[int, int]:
         """Validate every row, then write all or nothing. Returns (added, updated)."""
-        tasks, problems = [], []
-        seen: dict[str, int] = {}
-        for number, row in enumerate(rows, start=2):
-            task, problem = _task_from_fields(row, self.settings, clause_exists)
-            if task and task.code in seen:
-                problem = f"ma '{task.code}' repeats row {seen[task.code]}"
-            if problem:
-                problems.append(f"row {number}: {problem}")
-            else:
-                seen[task.code] = number  # type: ignore[union-attr]
-                tasks.append(task)
+        context = {"settings": self.settings, "clause_exists": clause_exists}
+        valid, problems = check_rows(TaskRow, numbered(rows), context)
+        problems = by_row(problems + repeated(valid, "ma", says="{column} '{value}'"))
         if problems:
-            raise TaskFileError(problems)
+            raise BadRows(problems)
+        tasks = [row.task() for _, row in valid]
         existing = {t.code for t in self.tasks()}
         with self.db.atomic():
             for task in tasks:
-                self.db["tasks"].upsert(_task_row(task), pk="code")  # type: ignore[arg-type]
-        updated = sum(t.code in existing for t in tasks)  # type: ignore[union-attr]
+                self.db.table("tasks").upsert(_task_row(task), pk="code")
+        updated = sum(t.code in existing for t in tasks)
         return len(tasks) - updated, updated
 
     def mark_done(self, code: str, occurrence: date, unit_code: str, by: int) -> bool:
@@ -306,57 +273,125 @@ def _task_row(task: Task) -> dict:
 
 
 def _split(value: object) -> list[str]:
+    """A list cell: a YAML list, or text with items separated by ';'."""
     if isinstance(value, list):
         return [str(v).strip() for v in value if str(v).strip()]
     return [v.strip() for v in str(value or "").split(";") if v.strip()]
 
 
-def _task_from_fields(row: dict, settings: Settings, clause_exists) -> tuple[Task | None, str]:  # noqa: ANN001, C901
-    """A Task from one row of a task file, or the reason it is refused."""
-    unknown = set(row) - set(FIELDS)
-    if unknown:
-        return None, f"unknown column(s) {', '.join(sorted(unknown))}"
-    code, title = str(row.get("ma") or "").strip(), str(row.get("ten") or "").strip()
-    if not code or not title:
-        return None, "ma and ten are required"
-    clauses = _split(row.get("can_cu"))
-    if not clauses:
-        return None, "can_cu is empty (name the clause the duty comes from, e.g. chi-thi-cchc-thi-xa:3)"
-    if missing := [c for c in clauses if not clause_exists(c)]:
-        return None, f"can_cu {', '.join(missing)} is not a clause in the index (see `cchc docs`, `cchc show`)"
-    units = _split(row.get("don_vi"))
-    if not units:
-        return None, "don_vi is empty"
-    if bad := [u for u in units if u not in GROUPS and settings.unit(u) is None]:
-        return None, f"don_vi {', '.join(bad)} is not a unit name, code or group (tat-ca, phong-ban, xa-phuong)"
-    try:
-        first = row["han"] if isinstance(row.get("han"), date) else parse_day(str(row.get("han") or ""))
-    except (ValueError, TypeError):
-        return None, f"han '{row.get('han')}' is not a date (YYYY-MM-DD or DD/MM/YYYY)"
-    recurrence = str(row.get("lap_lai") or "").strip()
-    if recurrence and recurrence not in STEPS:
+EXTRA = "(extra fields)"  # where csv.DictReader puts the fields of a row longer than its header
+
+
+class TaskRow(FileRow):
+    """One row of a task file (CSV or YAML), checked against config.yaml and the loaded clauses."""
+
+    ma: str
+    ten: str
+    noi_dung: str = ""
+    can_cu: list[str]
+    don_vi: list[str]
+    han: date
+    lap_lai: str = ""
+    nhac_truoc: list[int] = Field(default_factory=lambda: list(DEFAULT_LEADS))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_counted(cls, row: Any) -> Any:
+        if isinstance(row, dict) and EXTRA in row:
+            raise ValueError(f"expected {len(FIELDS)} fields, found {len(FIELDS) + len(row[EXTRA])}")
+        if isinstance(row, dict):
+            return {k: ("" if v is None else v) for k, v in row.items()}
+        return row
+
+    @field_validator("ma", mode="before")
+    @classmethod
+    def _code(cls, value: object) -> str:
+        code = str(value or "").strip()
+        if not code:
+            raise ValueError("ma is empty")
+        if not re.fullmatch(r"[\w.-]{1,30}", code):
+            raise ValueError(f"ma '{code}' must be 1 to 30 letters, digits, '.', '_' or '-', without spaces")
+        return code
+
+    @field_validator("ten", mode="before")
+    @classmethod
+    def _title(cls, value: object) -> str:
+        if not str(value or "").strip():
+            raise ValueError("ten is empty")
+        return str(value).strip()
+
+    @field_validator("noi_dung", "lap_lai", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> str:
+        return str(value or "").strip()
+
+    @field_validator("can_cu", mode="before")
+    @classmethod
+    def _clauses(cls, value: object, info: ValidationInfo) -> list[str]:
+        clauses = _split(value)
+        if not clauses:
+            raise ValueError("can_cu is empty (name the clause the duty comes from, e.g. chi-thi-cchc-thi-xa:3)")
+        exists: Callable[[str], bool] = (info.context or {})["clause_exists"]
+        if missing := [c for c in clauses if not exists(c)]:
+            raise ValueError(f"can_cu {', '.join(missing)} is not a clause in the index (see `cchc docs`, `cchc show`)")
+        return clauses
+
+    @field_validator("don_vi", mode="before")
+    @classmethod
+    def _units(cls, value: object, info: ValidationInfo) -> list[str]:
+        settings = settings_in(info)
+        units = _split(value)
+        if not units:
+            raise ValueError("don_vi is empty")
+        if bad := [u for u in units if settings.unit_codes(u) is None]:
+            raise ValueError(
+                f"don_vi {', '.join(bad)} is not a unit name, code or group (tat-ca, phong-ban, xa-phuong)"
+            )
+        return [unit.code if (unit := settings.unit(u)) else u for u in units]
+
+    @field_validator("han", mode="before")
+    @classmethod
+    def _first_deadline(cls, value: object) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
         try:
-            rrulestr(recurrence, dtstart=datetime.combine(first, time()))
+            return parse_day(str(value or ""))
         except (ValueError, TypeError):
-            return None, f"lap_lai '{recurrence}' is not hang-thang, hang-quy, 6-thang, hang-nam or an RRULE"
-    try:
-        leads = [int(x) for x in _split(row.get("nhac_truoc"))] or list(DEFAULT_LEADS)
-    except ValueError:
-        return None, f"nhac_truoc '{row.get('nhac_truoc')}' must be days such as 7;3;1;0"
-    if any(lead < 0 or lead > 365 for lead in leads):
-        return None, "nhac_truoc days must be between 0 and 365"
-    units = [u if u in GROUPS else settings.unit(u).code for u in units]  # type: ignore[union-attr]
-    task = Task(
-        code=code,
-        title=title,
-        detail=str(row.get("noi_dung") or "").strip(),
-        clauses=clauses,
-        units=units,
-        first_deadline=first,
-        recurrence=recurrence,
-        leads=sorted(set(leads), reverse=True),
-    )
-    return task, ""
+            raise ValueError(f"han '{value}' is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
+
+    @field_validator("nhac_truoc", mode="before")
+    @classmethod
+    def _leads(cls, value: object) -> list[int]:
+        try:
+            leads = [int(x) for x in _split(value)] or list(DEFAULT_LEADS)
+        except ValueError:
+            raise ValueError(f"nhac_truoc '{value}' must be days such as 7;3;1;0") from None
+        if any(lead < 0 or lead > 365 for lead in leads):
+            raise ValueError("nhac_truoc days must be between 0 and 365")
+        return sorted(set(leads), reverse=True)
+
+    @model_validator(mode="after")
+    def _recurrence(self) -> TaskRow:
+        if self.lap_lai and self.lap_lai not in STEPS:
+            try:
+                rrulestr(self.lap_lai, dtstart=datetime.combine(self.han, time()))
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"lap_lai '{self.lap_lai}' is not hang-thang, hang-quy, 6-thang, hang-nam or an RRULE"
+                ) from None
+        return self
+
+    def task(self) -> Task:
+        return Task(
+            code=self.ma,
+            title=self.ten,
+            detail=self.noi_dung,
+            clauses=self.can_cu,
+            units=self.don_vi,
+            first_deadline=self.han,
+            recurrence=self.lap_lai,
+            leads=self.nhac_truoc,
+        )
 
 
 def read_task_file(text: str, suffix: str) -> list[dict]:
@@ -365,11 +400,11 @@ def read_task_file(text: str, suffix: str) -> list[dict]:
         data = yaml.safe_load(text) or []
         rows = data.get("tasks", []) if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise TaskFileError(["the YAML file must hold a list of tasks (or `tasks:` with one)"])
+            raise BadRows(["the YAML file must hold a list of tasks (or `tasks:` with one)"])
         return rows
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), restkey=EXTRA)
     if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != FIELDS:
-        raise TaskFileError([f"row 1: header must be {','.join(FIELDS)}"])
+        raise BadRows([f"row 1: header must be {','.join(FIELDS)}"])
     return list(reader)
 
 

@@ -9,16 +9,18 @@ import csv
 import io
 import json
 import re
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from sqlite_utils.migrations import Migrations
 
 from base.database import utc_now
 from base.records import Record
 from base.settings import Settings
 from knowledge.records import Citation
+from office.rows import BadRows, FileRow, by_row, check_rows, repeated, settings_in
 
 Status = Literal["pending", "approved", "rejected", "inactive"]
 CSV_HEADER = ["ho_ten", "don_vi", "chuc_vu", "so_dien_thoai", "telegram_id"]
@@ -27,7 +29,7 @@ migrations = Migrations("cchc.users")
 
 @migrations()
 def m001_users_audit_feedback(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "telegram_id": int,
@@ -43,13 +45,13 @@ def m001_users_audit_feedback(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["users"].create_index(["telegram_id"], unique=True)
-    db["users"].create_index(["phone"])
-    db["audit"].create({"id": int, "at": str, "actor": int, "action": str, "target": str, "detail": str}, pk="id")
-    db["answers"].create(
+    db.table("users").create_index(["telegram_id"], unique=True)
+    db.table("users").create_index(["phone"])
+    db.table("audit").create({"id": int, "at": str, "actor": int, "action": str, "target": str, "detail": str}, pk="id")
+    db.table("answers").create(
         {"id": int, "at": str, "telegram_id": int, "question": str, "answered": int, "citations": str}, pk="id"
     )
-    db["feedback"].create(
+    db.table("feedback").create(
         {"answer_id": int, "telegram_id": int, "vote": int, "at": str},
         pk=("answer_id", "telegram_id"),
         foreign_keys=[("answer_id", "answers", "id")],
@@ -59,7 +61,7 @@ def m001_users_audit_feedback(db: sqlite_utils.Database) -> None:
 @migrations()
 def m002_blocked_flag(db: sqlite_utils.Database) -> None:
     """Telegram said 403 (the official blocked the bot): nothing more is sent until they write again."""
-    db["users"].add_column("blocked", int, not_null_default=0)
+    db.table("users").add_column("blocked", int, not_null_default=0)
 
 
 class User(Record):
@@ -75,14 +77,6 @@ class User(Record):
     status: Status
     source: str = Field("telegram", description="telegram (registered at /start) or csv (imported).")
     blocked: bool = Field(False, description="The official blocked the bot; cleared when they write again.")
-
-
-class StaffListError(Exception):
-    """A staff list with bad rows; nothing was written. `problems` holds one line per bad row."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def normalize_phone(raw: str) -> str:
@@ -103,7 +97,7 @@ class UserStore:
     # ------------------------------------------------------------------------------------ reading
 
     def _one(self, where: str, args: list) -> User | None:
-        rows = list(self.db["users"].rows_where(where, args, limit=1))
+        rows = list(self.db.table("users").rows_where(where, args, limit=1))
         return User(**{k: v for k, v in rows[0].items() if k in User.model_fields}) if rows else None
 
     def by_telegram(self, telegram_id: int) -> User | None:
@@ -112,20 +106,23 @@ class UserStore:
     def by_id(self, user_id: int) -> User | None:
         return self._one("id = ?", [user_id])
 
-    def list(self, status: Status | None = None, unit_codes: list[str] | None = None) -> list[User]:
-        where, args = [], []
+    def find(self, status: Status | None = None, unit_codes: Iterable[str] | None = None) -> list[User]:
+        """Users by unit and full name, optionally only those with this status or in these units."""
+        where: list[str] = []
+        args: list[str] = []
         if status:
             where.append("status = ?")
             args.append(status)
         if unit_codes is not None:
-            where.append(f"unit_code IN ({', '.join('?' for _ in unit_codes)})")
-            args.extend(unit_codes)
-        rows = self.db["users"].rows_where(" AND ".join(where) or None, args, order_by="unit_code, full_name")
+            codes = list(unit_codes)
+            where.append(f"unit_code IN ({', '.join('?' for _ in codes)})")
+            args.extend(codes)
+        rows = self.db.table("users").rows_where(" AND ".join(where) or None, args, order_by="unit_code, full_name")
         return [User(**{k: v for k, v in row.items() if k in User.model_fields}) for row in rows]
 
-    def is_approved(self, telegram_id: int) -> bool:
-        user = self.by_telegram(telegram_id)
-        return user is not None and user.status == "approved"
+    def reachable(self, unit_codes: Iterable[str] | None = None) -> list[User]:
+        """Approved officials the bot can write to: linked to Telegram and not having blocked it."""
+        return [u for u in self.find(status="approved", unit_codes=unit_codes) if u.telegram_id and not u.blocked]
 
     # ------------------------------------------------------------------------------------ writing
 
@@ -147,9 +144,9 @@ class UserStore:
         existing = self.by_telegram(telegram_id)
         with self.db.atomic():
             if existing:
-                self.db["users"].update(existing.id, row)
+                self.db.table("users").update(existing.id, row)
             else:
-                self.db["users"].insert({**row, "phone": "", "created_at": utc_now()})
+                self.db.table("users").insert({**row, "phone": "", "created_at": utc_now()})
         self.audit(telegram_id, "register", str(telegram_id), f"{full_name} / {unit_code} / {position} / {status}")
         return self.by_telegram(telegram_id)  # type: ignore[return-value]
 
@@ -164,8 +161,8 @@ class UserStore:
         with self.db.atomic():
             stale = self.by_telegram(telegram_id)
             if stale and stale.id != match.id:  # a half-finished registration of the same person
-                self.db["users"].delete(stale.id)
-            self.db["users"].update(
+                self.db.table("users").delete(stale.id)
+            self.db.table("users").update(
                 match.id,
                 {"telegram_id": telegram_id, "chat_id": chat_id, "status": "approved", "updated_at": utc_now()},
             )
@@ -176,7 +173,7 @@ class UserStore:
         """Approve, reject, deactivate or reactivate a user (audited)."""
         if self.by_id(user_id) is None:
             return None
-        self.db["users"].update(user_id, {"status": status, "updated_at": utc_now()})
+        self.db.table("users").update(user_id, {"status": status, "updated_at": utc_now()})
         self.audit(actor, f"status:{status}", str(user_id), "")
         return self.by_id(user_id)
 
@@ -184,40 +181,42 @@ class UserStore:
         """Put a user in another unit (audited)."""
         if self.by_id(user_id) is None:
             return None
-        self.db["users"].update(user_id, {"unit_code": unit_code, "updated_at": utc_now()})
+        self.db.table("users").update(user_id, {"unit_code": unit_code, "updated_at": utc_now()})
         self.audit(actor, "move", str(user_id), unit_code)
         return self.by_id(user_id)
 
     def mark_blocked(self, chat_id: int) -> None:
         """The official blocked the bot (Telegram said 403): inactive for sending until they write again."""
-        for row in self.db["users"].rows_where("chat_id = ? AND blocked = 0", [chat_id]):
-            self.db["users"].update(row["id"], {"blocked": 1, "updated_at": utc_now()})
+        for row in self.db.table("users").rows_where("chat_id = ? AND blocked = 0", [chat_id]):
+            self.db.table("users").update(row["id"], {"blocked": 1, "updated_at": utc_now()})
             self.audit(0, "blocked-bot", str(row["id"]), "Forbidden: bot was blocked by the user")
 
     def mark_reachable(self, telegram_id: int) -> None:
         """An official who had blocked the bot wrote to it again."""
         user = self.by_telegram(telegram_id)
         if user and user.blocked:
-            self.db["users"].update(user.id, {"blocked": 0, "updated_at": utc_now()})
+            self.db.table("users").update(user.id, {"blocked": 0, "updated_at": utc_now()})
             self.audit(telegram_id, "unblocked-bot", str(user.id), "")
 
     def audit(self, actor: int, action: str, target: str, detail: str) -> None:
-        self.db["audit"].insert({"at": utc_now(), "actor": actor, "action": action, "target": target, "detail": detail})
+        self.db.table("audit").insert(
+            {"at": utc_now(), "actor": actor, "action": action, "target": target, "detail": detail}
+        )
 
     def audit_entries(self) -> list[dict]:
-        return list(self.db["audit"].rows_where(order_by="id"))
+        return list(self.db.table("audit").rows_where(order_by="id"))
 
     # ---------------------------------------------------------------------------------- staff list
 
     def import_csv(self, text: str, settings: Settings) -> tuple[int, int]:
         """Load a staff list (header ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id).
 
-        Every row is checked first; if any is bad, StaffListError lists them by row number and nothing is
+        Every row is checked first; if any is bad, BadRows lists them by row number and nothing is
         written. Returns (added, updated). A row with a telegram_id is approved at once.
         """
         rows, problems = _parse_staff(text, settings)
         if problems:
-            raise StaffListError(problems)
+            raise BadRows(problems)
         added = updated = 0
         with self.db.atomic():
             for row in rows:
@@ -230,10 +229,10 @@ class UserStore:
                 if row["telegram_id"] is not None:
                     values["chat_id"] = row["telegram_id"]  # a private chat's id is the user's id
                 if existing:
-                    self.db["users"].update(existing.id, values)
+                    self.db.table("users").update(existing.id, values)
                     updated += 1
                 else:
-                    self.db["users"].insert({**values, "created_at": utc_now()})
+                    self.db.table("users").insert({**values, "created_at": utc_now()})
                     added += 1
         self.audit(0, "import-csv", "", f"{added} added, {updated} updated")
         return added, updated
@@ -249,17 +248,17 @@ class UserStore:
             "answered": int(answered),
             "citations": json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
         }
-        return self.db["answers"].insert(row).last_pk
+        return self.db.table("answers").insert(row).last_pk
 
     def answer_record(self, answer_id: int) -> tuple[str, list[Citation]] | None:
-        rows = list(self.db["answers"].rows_where("id = ?", [answer_id]))
+        rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))
         if not rows:
             return None
         return rows[0]["question"], [Citation(**c) for c in json.loads(rows[0]["citations"])]
 
     def record_vote(self, answer_id: int, telegram_id: int, vote: int) -> None:
         """👍 (+1) or 👎 (-1); pressing again replaces the earlier vote."""
-        self.db["feedback"].upsert(
+        self.db.table("feedback").upsert(
             {"answer_id": answer_id, "telegram_id": telegram_id, "vote": vote, "at": utc_now()},
             pk=("answer_id", "telegram_id"),
         )
@@ -279,50 +278,71 @@ class UserStore:
         return out.getvalue()
 
 
-def _parse_staff(text: str, settings: Settings) -> tuple[list[dict], list[str]]:
+class StaffRow(FileRow):
+    """One row of a staff list."""
+
+    ho_ten: str
+    don_vi: str
+    chuc_vu: str
+    so_dien_thoai: str = ""
+    telegram_id: str = ""
+
+    @field_validator("ho_ten", "chuc_vu")
+    @classmethod
+    def _filled(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            raise ValueError(f"{info.field_name} is empty")
+        return value
+
+    @field_validator("don_vi")
+    @classmethod
+    def _unit_code(cls, value: str, info: ValidationInfo) -> str:
+        unit = settings_in(info).unit(value)
+        if unit is None:
+            raise ValueError(f"don_vi '{value}' is not a unit name or code in config.yaml")
+        return unit.code
+
+    @field_validator("so_dien_thoai")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        number = normalize_phone(value)
+        if value and not 9 <= len(number) <= 11:
+            raise ValueError(f"so_dien_thoai '{value}' is not a phone number")
+        return number
+
+    @field_validator("telegram_id")
+    @classmethod
+    def _telegram_id(cls, value: str) -> str:
+        if value and not value.isdigit():
+            raise ValueError(f"telegram_id '{value}' is not a number")
+        return value
+
+    def user_fields(self) -> dict[str, Any]:
+        """The users-table columns this row sets."""
+        return {
+            "full_name": self.ho_ten,
+            "unit_code": self.don_vi,
+            "position": self.chuc_vu,
+            "phone": self.so_dien_thoai,
+            "telegram_id": int(self.telegram_id) if self.telegram_id else None,
+        }
+
+
+def _parse_staff(text: str, settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows of a staff CSV, and the problems found, each naming its row (the header is row 1)."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in next(reader, [])]
     if header != CSV_HEADER:
         return [], [f"row 1: header must be {','.join(CSV_HEADER)} (found {','.join(header) or 'nothing'})"]
-    rows, problems, seen = [], [], {}
-    for number, fields in enumerate(reader, start=2):
-        if not any(f.strip() for f in fields):
-            continue
-        row, problem = _staff_row(fields, settings)
-        for key in ("telegram_id", "phone"):
-            if row and row[key] and (key, row[key]) in seen:
-                problem = f"{key} {row[key]} repeats row {seen[(key, row[key])]}"
-            elif row and row[key]:
-                seen[(key, row[key])] = number
-        if problem:
-            problems.append(f"row {number}: {problem}")
-        else:
-            rows.append(row)
-    return rows, problems
-
-
-def _staff_row(fields: list[str], settings: Settings) -> tuple[dict | None, str]:
-    if len(fields) != len(CSV_HEADER):
-        return None, f"expected {len(CSV_HEADER)} fields, found {len(fields)}"
-    name, unit_name, position, phone, telegram_id = (f.strip() for f in fields)
-    unit = settings.unit(unit_name)
-    if not name:
-        return None, "ho_ten is empty"
-    if unit is None:
-        return None, f"don_vi '{unit_name}' is not a unit name or code in config.yaml"
-    if not position:
-        return None, "chuc_vu is empty"
-    number = normalize_phone(phone)
-    if phone and not 9 <= len(number) <= 11:
-        return None, f"so_dien_thoai '{phone}' is not a phone number"
-    if telegram_id and not telegram_id.isdigit():
-        return None, f"telegram_id '{telegram_id}' is not a number"
-    row = {
-        "full_name": name,
-        "unit_code": unit.code,
-        "position": position,
-        "phone": number,
-        "telegram_id": int(telegram_id) if telegram_id else None,
-    }
-    return row, ""
+    records = [(n, fields) for n, fields in enumerate(reader, start=2) if any(f.strip() for f in fields)]
+    miscounted = [
+        f"row {n}: expected {len(CSV_HEADER)} fields, found {len(fields)}"
+        for n, fields in records
+        if len(fields) != len(CSV_HEADER)
+    ]
+    counted = [
+        (n, dict(zip(CSV_HEADER, fields, strict=True))) for n, fields in records if len(fields) == len(CSV_HEADER)
+    ]
+    valid, problems = check_rows(StaffRow, counted, {"settings": settings})
+    problems += repeated(valid, "telegram_id") + repeated(valid, "so_dien_thoai", says="phone {value}")
+    return [row.user_fields() for _, row in valid], by_row(miscounted + problems)
