@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes
 
+from base.settings import Settings
 from bot import render
 from bot.access import admin_or_refused, approved_or_refused, reply
 from bot.ratelimit import BULK
@@ -24,7 +25,7 @@ from bot.services import services
 from knowledge.answer import full_text
 from knowledge.labels import citation_label
 from office import reminders as planner
-from office.tasks import OVERDUE, Reminder, Task
+from office.tasks import Reminder, Task, UnitOccurrence
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 16  # sends awaiting Telegram at once; AIORateLimiter keeps the overall rate
@@ -52,7 +53,7 @@ def reminder_message(
     application: Application, task: Task, reminder: Reminder, today: date, labels: list[str]
 ) -> tuple[str, InlineKeyboardMarkup]:
     unit = services(application).settings.unit(reminder.unit_code)
-    head = "⚠️ <b>Quá hạn</b>" if reminder.lead == OVERDUE else "⏰ <b>Nhắc việc</b>"
+    head = "⚠️ <b>Quá hạn</b>" if reminder.kind == "overdue" else "⏰ <b>Nhắc việc</b>"
     lines = [
         f"{head}: {escape(task.title)}",
         f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
@@ -123,38 +124,29 @@ async def send_digest(application: Application, now: datetime) -> int:
     """Once a day: overdue items by unit, to the officials of `reminders.digest_unit`."""
     found = services(application)
     settings, store, users = found.settings, found.tasks, found.users
-    if not planner.sending_open(now, settings.reminders):
+    digests = planner.digest_due(store, users, now, settings.reminders)
+    if not digests:
         return 0
     today = planner.local_now(now, settings.reminders).date()
-    late = planner.overdue(store, today)
-    if not late:
-        return 0
-    messages = render.pack(digest_blocks(settings, late, today))
-    sent_keys = store.sent_keys()
+    messages = render.pack(digest_blocks(settings, planner.overdue(store, today), today))
     count = 0
-    for user in users.reachable(unit_codes=[settings.reminders.digest_unit]):
-        key = (planner.DIGEST, today.isoformat(), OVERDUE, user.telegram_id)
-        if key in sent_keys:
-            continue
-        chat_id = user.chat_id or user.telegram_id
+    for digest in digests:
         sent = [
-            await send_html(application.bot, users, chat_id, m, retries=settings.telegram.send_retries)
+            await send_html(application.bot, users, digest.chat_id, m, retries=settings.telegram.send_retries)
             for m in messages
         ]
-        if all(sent):
-            store.log_sent(
-                Reminder(planner.DIGEST, today, OVERDUE, user.unit_code, user.telegram_id, chat_id), sent[-1].message_id
-            )  # type: ignore[union-attr]
+        if all(sent) and (last := sent[-1]) is not None:
+            store.log_sent(digest, last.message_id)
             count += 1
     return count
 
 
-def digest_blocks(settings, late: list[planner.Overdue], today: date) -> list[str]:  # noqa: ANN001
+def digest_blocks(settings: Settings, late: list[UnitOccurrence], today: date) -> list[str]:
     """The digest as HTML blocks: a title, then each unit with its overdue items (30 lines a block)."""
     blocks = [f"📋 <b>Tổng hợp việc quá hạn</b> ngày {today:%d/%m/%Y}"]
     for unit_code in sorted({item.unit_code for item in late}):
         unit = settings.unit(unit_code)
-        items = [f"• {escape(i.task.title)} — hạn {i.occurrence:%d/%m/%Y}" for i in late if i.unit_code == unit_code]
+        items = [f"• {escape(i.task.title)} — hạn {i.deadline:%d/%m/%Y}" for i in late if i.unit_code == unit_code]
         for start in range(0, len(items), 30):
             blocks.append(f"<b>{escape(unit.name if unit else unit_code)}</b>\n" + "\n".join(items[start : start + 30]))
     return blocks
@@ -246,20 +238,6 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
 # ----------------------------------------------------------------------------------------- commands
 
 
-def open_items(application: Application, unit_code: str, today: date, days: int) -> list[tuple[date, Task]]:
-    """(deadline, task) a unit has not done: overdue ones and those due within `days`."""
-    store = services(application).tasks
-    done = store.done()
-    items = []
-    for task in store.tasks():
-        if unit_code not in store.owner_units(task):
-            continue
-        for occurrence in task.occurrences(today - timedelta(days=366), today + timedelta(days=days)):
-            if (task.code, occurrence.isoformat(), unit_code) not in done:
-                items.append((occurrence, task))
-    return sorted(items, key=lambda item: (item[0], item[1].code))
-
-
 async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/nhiemvu: my unit's open tasks by deadline, with their clauses."""
     await _list_deadlines(update, context, days=366, title="Nhiệm vụ của đơn vị")
@@ -283,12 +261,13 @@ async def _list_deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     users = services(context).users
     official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
     today = services(context).today()
-    items = open_items(context.application, official.unit_code, today, days)  # type: ignore[union-attr]
+    items = planner.open_items(services(context).tasks, official.unit_code, today, days)  # type: ignore[union-attr]
     if not items:
         await reply(update, context, f"<b>{title}</b>: không có việc nào chưa hoàn thành.")
         return
     lines = [f"<b>{title}</b>"]
-    for deadline, task in items:
+    for item in items:
+        deadline, task = item.deadline, item.task
         labels = "; ".join(clause_labels(context.application, task))
         lines.append(
             f"• <b>{deadline:%d/%m/%Y}</b> ({days_left(deadline, today)}) — {escape(task.title)}"

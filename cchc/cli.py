@@ -412,31 +412,23 @@ def tasks_list(
         last = parse_day(end) if end else first + timedelta(days=90)
     except ValueError as exc:
         raise click.UsageError(f"dates are YYYY-MM-DD or DD/MM/YYYY ({exc})") from None
-    done, today = store.done(), date.today()
-    for task in store.tasks():
-        units = [u for u in store.owner_units(task) if chosen is None or u == chosen.code]
-        for occurrence in task.occurrences(first, last):
-            for code in units:
-                state = (
-                    "done"
-                    if (task.code, occurrence.isoformat(), code) in done
-                    else ("overdue" if occurrence < today else "open")
-                )
-                if status and state != status:
-                    continue
-                row = {
-                    "task": task.code,
-                    "title": task.title,
-                    "deadline": occurrence.isoformat(),
-                    "unit": code,
-                    "status": state,
-                    "clauses": task.clauses,
-                }
-                click.echo(
-                    json.dumps(row, ensure_ascii=False)
-                    if as_json
-                    else f"{occurrence:%d/%m/%Y}  {code:<6} {state:<8} {task.code}  {task.title}"
-                )
+    for item in store.occurrences(first, last, date.today(), chosen.code if chosen else None):
+        if status and item.state != status:
+            continue
+        task = item.task
+        row = {
+            "task": task.code,
+            "title": task.title,
+            "deadline": item.deadline.isoformat(),
+            "unit": item.unit_code,
+            "status": item.state,
+            "clauses": task.clauses,
+        }
+        click.echo(
+            json.dumps(row, ensure_ascii=False)
+            if as_json
+            else f"{item.deadline:%d/%m/%Y}  {item.unit_code:<6} {item.state:<8} {task.code}  {task.title}"
+        )
 
 
 @tasks.command(name="done")
@@ -462,11 +454,11 @@ def tasks_done(ctx: click.Context, code: str, unit: str, deadline: str | None) -
     if deadline:
         occurrence = parse_day(deadline)
     else:
-        done = store.done()
+        today = date.today()
         pending = [
-            d
-            for d in task.occurrences(date.today() - timedelta(days=366), date.today() + timedelta(days=366))
-            if (code, d.isoformat(), chosen.code) not in done
+            o.deadline
+            for o in store.occurrences(today - timedelta(days=366), today + timedelta(days=366), today, chosen.code)
+            if o.task.code == code and o.state != "done"
         ]
         if not pending:
             raise click.ClickException(f"{code}: nothing left to mark done for {chosen.code}")
@@ -493,8 +485,7 @@ def remind(ctx: click.Context, dry_run: bool, at: str, as_json: bool) -> None:
     from zoneinfo import ZoneInfo
 
     from base.database import open_database
-    from office.reminders import due, snooze_lead
-    from office.tasks import OVERDUE
+    from office.reminders import due
     from office.users import UserStore
 
     settings = _settings(ctx)
@@ -504,7 +495,7 @@ def remind(ctx: click.Context, dry_run: bool, at: str, as_json: bool) -> None:
         raise click.UsageError(f'--at "{at}" is not a moment like "2026-12-01 08:00"') from None
     users = UserStore(open_database(settings.database_path))
     for r in due(_task_store(ctx), users, moment, settings.reminders):
-        kind = "overdue" if r.lead == OVERDUE else ("snoozed" if r.lead == snooze_lead(moment.date()) else "lead")
+        kind = {"snooze": "snoozed"}.get(r.kind, r.kind)
         row = {
             "task": r.task_code,
             "deadline": r.occurrence.isoformat(),

@@ -6,27 +6,20 @@ Rules (the clock is an argument, so tests choose it):
 - for each open occurrence a unit owes, the most recent lead day that has come is due (so a reminder
   missed while the bot was down goes out once when it starts, unless a later one replaced it); after the
   deadline, one overdue notice within `overdue_days`;
-- a snoozed reminder comes back on the day chosen; what the log says Telegram accepted is never sent
-  again.
+- a snoozed reminder comes back on the day chosen, or on the next sending day if nothing went out that day;
+- the officials of `reminders.digest_unit` get one digest of overdue items a day;
+- what the log says Telegram accepted is never sent again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from base.settings import ReminderSettings
-from office.tasks import OVERDUE, Reminder, Task, TaskStore, UnitDue
+from office.tasks import Reminder, ReminderKind, Task, TaskStore, UnitDue, UnitOccurrence, occurrence_state
 from office.users import UserStore
-
-DIGEST = "#digest"
-
-
-def snooze_lead(remind_on: date) -> int:
-    """The lead recorded for a snoozed reminder: one per day it comes back."""
-    return -remind_on.toordinal()
 
 
 def local_now(now: datetime, settings: ReminderSettings) -> datetime:
@@ -57,19 +50,24 @@ def unit_due(
     for task, units in tasks:
         horizon = today + timedelta(days=max(task.leads, default=0) + 3)
         for occurrence in task.occurrences(today - timedelta(days=settings.overdue_days), horizon):
-            lead = _latest_lead(task, occurrence, today, settings.weekends)
-            if lead is None:
+            latest = _latest_lead(task, occurrence, today, settings.weekends)
+            if latest is None:
                 continue
-            key = occurrence.isoformat()
-            found += [UnitDue(task.code, occurrence, lead, u) for u in units if (task.code, key, u) not in done]
+            kind, lead = latest
+            found += [
+                UnitDue(task.code, occurrence, kind, lead, u)
+                for u in units
+                if occurrence_state(done, task.code, occurrence, u, today) != "done"
+            ]
     return found
 
 
-def _latest_lead(task: Task, occurrence: date, today: date, weekends: bool) -> int | None:
+def _latest_lead(task: Task, occurrence: date, today: date, weekends: bool) -> tuple[ReminderKind, int] | None:
+    """The reminder an open occurrence calls for today: the overdue notice, or the latest lead day come."""
     if occurrence < today:
-        return OVERDUE
+        return "overdue", 0
     come = [lead for lead in task.leads if lead_day(occurrence, lead, weekends) <= today]
-    return min(come) if come else None
+    return ("lead", min(come)) if come else None
 
 
 def due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSettings) -> list[Reminder]:
@@ -82,14 +80,14 @@ def due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSet
     done = store.done()
     recipients = _recipients(users)
     sent = store.sent_keys()
-    sent_to: dict[tuple[str, str, int], set[int]] = defaultdict(set)
-    for task_code, occurrence, lead, telegram_id in sent:
-        sent_to[(task_code, occurrence, lead)].add(telegram_id)
+    sent_to: dict[tuple[str, str, str, int], set[int]] = defaultdict(set)
+    for task_code, occurrence, kind, lead, _, telegram_id in sent:
+        sent_to[(task_code, occurrence, kind, lead)].add(telegram_id)
     reminders = []
     for d in unit_due(tasks, done, today, settings):
-        already = sent_to.get((d.task_code, d.occurrence.isoformat(), d.lead), set())
+        already = sent_to.get((d.task_code, d.occurrence.isoformat(), d.kind, d.lead), set())
         reminders += [
-            Reminder(d.task_code, d.occurrence, d.lead, d.unit_code, telegram_id, chat_id)
+            Reminder(d.task_code, d.occurrence, d.kind, d.lead, d.unit_code, telegram_id, chat_id)
             for telegram_id, chat_id in recipients.get(d.unit_code, ())
             if telegram_id not in already
         ]
@@ -105,62 +103,56 @@ def _recipients(users: UserStore) -> dict[str, list[tuple[int, int]]]:
     return by_unit
 
 
-def _snoozed(store: TaskStore, users: UserStore, today: date, done: set, sent: set) -> list[Reminder]:
+def _snoozed(
+    store: TaskStore, users: UserStore, today: date, done: set[tuple[str, str, str]], sent: set[tuple[object, ...]]
+) -> list[Reminder]:
+    """Snoozed reminders due by today (one missed on a day nothing went out comes now), not yet delivered."""
+    reachable = {u.telegram_id: u for u in users.reachable()}
     reminders = []
-    lead = snooze_lead(today)
     for row in store.snoozed(today):
-        user = users.by_telegram(row["telegram_id"])
-        if user is None or user.status != "approved" or user.blocked:
+        user = reachable.get(row["telegram_id"])
+        occurrence = date.fromisoformat(row["occurrence"])
+        if user is None or occurrence_state(done, row["task_code"], occurrence, user.unit_code, today) == "done":
             continue
-        if (row["task_code"], row["occurrence"], user.unit_code) in done:
-            continue
-        if (row["task_code"], row["occurrence"], lead, user.telegram_id) in sent:
-            continue
-        reminders.append(
-            Reminder(
-                row["task_code"],
-                date.fromisoformat(row["occurrence"]),
-                lead,
-                user.unit_code,
-                user.telegram_id,
-                user.chat_id or user.telegram_id,
-            )
-        )  # type: ignore[arg-type]
+        chat_id = user.chat_id or row["telegram_id"]
+        reminder = Reminder(
+            row["task_code"], occurrence, "snooze", 0, user.unit_code, row["telegram_id"], chat_id, row["remind_on"]
+        )
+        if reminder.log_key() not in sent:
+            reminders.append(reminder)
     return reminders
 
 
-@dataclass(frozen=True)
-class Overdue:
-    task: Task
-    occurrence: date
-    unit_code: str
+def digest_due(store: TaskStore, users: UserStore, now: datetime, settings: ReminderSettings) -> list[Reminder]:
+    """Today's digest of overdue items, for each official of the digest unit who has not had it yet;
+    nothing when no item is overdue or sending is closed."""
+    if not sending_open(now, settings) or not overdue(store, local_now(now, settings).date()):
+        return []
+    today = local_now(now, settings).date()
+    sent = store.sent_keys()
+    digests = [
+        Reminder("", today, "digest", 0, u.unit_code, u.telegram_id, u.chat_id or u.telegram_id, today.isoformat())
+        for u in users.reachable(unit_codes=[settings.digest_unit])
+        if u.telegram_id is not None
+    ]
+    return [d for d in digests if d.log_key() not in sent]
 
 
-def overdue(store: TaskStore, today: date, days: int = 366) -> list[Overdue]:
+def open_items(store: TaskStore, unit_code: str, today: date, days: int) -> list[UnitOccurrence]:
+    """What a unit has not done: overdue deadlines of the past year and those due within `days`."""
+    found = store.occurrences(today - timedelta(days=366), today + timedelta(days=days), today, unit_code)
+    return [o for o in found if o.state != "done"]
+
+
+def overdue(store: TaskStore, today: date, days: int = 366) -> list[UnitOccurrence]:
     """Occurrences past their deadline that a unit has not marked done (for the daily digest)."""
-    done = store.done()
-    owners = store.owners()
-    found = []
-    for task in store.tasks():
-        units = owners(task)
-        for occurrence in task.occurrences(today - timedelta(days=days), today - timedelta(days=1)):
-            found += [Overdue(task, occurrence, u) for u in units if (task.code, occurrence.isoformat(), u) not in done]
-    return found
+    found = store.occurrences(today - timedelta(days=days), today - timedelta(days=1), today)
+    return [o for o in found if o.state == "overdue"]
 
 
 def progress(store: TaskStore, today: date, days_ahead: int = 366, days_back: int = 366) -> dict[str, dict[str, int]]:
     """Per unit: occurrences done, open (deadline to come) and overdue, over the past and coming year."""
-    done = store.done()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"done": 0, "open": 0, "overdue": 0})
-    owners = store.owners()
-    for task in store.tasks():
-        units = owners(task)
-        for occurrence in task.occurrences(today - timedelta(days=days_back), today + timedelta(days=days_ahead)):
-            for unit in units:
-                if (task.code, occurrence.isoformat(), unit) in done:
-                    counts[unit]["done"] += 1
-                elif occurrence < today:
-                    counts[unit]["overdue"] += 1
-                else:
-                    counts[unit]["open"] += 1
+    for o in store.occurrences(today - timedelta(days=days_back), today + timedelta(days=days_ahead), today):
+        counts[o.unit_code][o.state] += 1
     return dict(counts)

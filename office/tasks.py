@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import sqlite_utils
 import yaml
@@ -29,7 +29,8 @@ from office.rows import BadRows, FileRow, by_row, check_rows, numbered, repeated
 FIELDS = ["ma", "ten", "noi_dung", "can_cu", "don_vi", "han", "lap_lai", "nhac_truoc"]
 STEPS = {"hang-thang": 1, "hang-quy": 3, "6-thang": 6, "hang-nam": 12}  # months between occurrences
 DEFAULT_LEADS = [7, 3, 1, 0]
-OVERDUE = -1  # the lead of the notice sent the day after a missed deadline
+ReminderKind = Literal["lead", "overdue", "snooze", "digest"]
+OccurrenceState = Literal["open", "done", "overdue"]
 migrations = Migrations("cchc.tasks")
 
 
@@ -61,6 +62,29 @@ def m001_tasks(db: sqlite_utils.Database) -> None:
         {"task_code": str, "occurrence": str, "telegram_id": int, "remind_on": str},
         pk=("task_code", "occurrence", "telegram_id"),
     )
+
+
+@migrations()
+def m002_reminder_kind(db: sqlite_utils.Database) -> None:
+    """The reminder log says what each entry was (lead-day reminder, overdue notice, snooze, digest)
+    instead of encoding it in `lead` and a made-up task code; existing entries are converted."""
+    log = db.table("reminder_log")
+    log.add_column("kind", str, not_null_default="lead")
+    log.add_column("day", str, not_null_default="")
+    log.transform(pk=("task_code", "occurrence", "kind", "lead", "day", "telegram_id"))
+    db.execute(
+        "UPDATE reminder_log SET kind = 'digest', day = occurrence, occurrence = '', task_code = '', lead = 0 "
+        "WHERE task_code = '#digest'"
+    )
+    db.execute("UPDATE reminder_log SET kind = 'overdue', lead = 0 WHERE kind = 'lead' AND lead = -1")
+    for row in list(log.rows_where("kind = 'lead' AND lead < -1")):
+        day = date.fromordinal(-row["lead"]).isoformat()
+        keys = [row["task_code"], row["occurrence"], row["lead"], row["telegram_id"]]
+        db.execute(
+            "UPDATE reminder_log SET kind = 'snooze', day = ?, lead = 0 "
+            "WHERE task_code = ? AND occurrence = ? AND kind = 'lead' AND lead = ? AND telegram_id = ?",
+            [day, *keys],
+        )
 
 
 class Task(Record):
@@ -96,16 +120,23 @@ class Task(Record):
 
 
 class Reminder(NamedTuple):
-    """One message to one official: a task's occurrence, the lead it is sent for, to whom.
+    """One message to one official: what it is, for which task occurrence, to whom.
 
     A NamedTuple because a town's morning can hold a hundred thousand of them."""
 
-    task_code: str
-    occurrence: date
-    lead: int  # days before the deadline; OVERDUE for the day-after notice
+    task_code: str  # "" for the digest
+    occurrence: date  # the deadline; for the digest, the day it summarises
+    kind: ReminderKind
+    lead: int  # days before the deadline, for kind "lead"; else 0
     unit_code: str
     telegram_id: int
     chat_id: int
+    day: str = ""  # the day a snoozed reminder comes back for, or the digest's day (ISO)
+
+    def log_key(self) -> tuple[str, str, str, int, str, int]:
+        """What the reminder log remembers it by: the same key is never sent twice."""
+        occurrence = "" if self.kind == "digest" else self.occurrence.isoformat()
+        return (self.task_code, occurrence, self.kind, self.lead, self.day, self.telegram_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +145,28 @@ class UnitDue:
 
     task_code: str
     occurrence: date
+    kind: ReminderKind
     lead: int
     unit_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOccurrence:
+    """One deadline of a task for one owner unit, and where the unit stands with it."""
+
+    task: Task
+    deadline: date
+    unit_code: str
+    state: OccurrenceState
+
+
+def occurrence_state(
+    done: set[tuple[str, str, str]], task_code: str, deadline: date, unit: str, today: date
+) -> OccurrenceState:
+    """done when the unit marked it, else overdue once its deadline has passed, else open."""
+    if (task_code, deadline.isoformat(), unit) in done:
+        return "done"
+    return "overdue" if deadline < today else "open"
 
 
 def parse_day(text: str) -> date:
@@ -138,10 +189,10 @@ class TaskStore:
     # ------------------------------------------------------------------------------------ reading
 
     def tasks(self) -> list[Task]:
-        return [_task_from_row(r) for r in self.db["tasks"].rows_where(order_by="code")]
+        return [_task_from_row(r) for r in self.db.table("tasks").rows_where(order_by="code")]
 
     def task(self, code: str) -> Task | None:
-        rows = list(self.db["tasks"].rows_where("code = ?", [code]))
+        rows = list(self.db.table("tasks").rows_where("code = ?", [code]))
         return _task_from_row(rows[0]) if rows else None
 
     def owner_units(self, task: Task) -> list[str]:
@@ -168,18 +219,33 @@ class TaskStore:
 
     def completion(self, code: str, occurrence: date, unit_code: str) -> dict | None:
         rows = list(
-            self.db["completions"].rows_where(
+            self.db.table("completions").rows_where(
                 "task_code = ? AND occurrence = ? AND unit_code = ?", [code, occurrence.isoformat(), unit_code]
             )
         )
         return rows[0] if rows else None
 
-    def sent_keys(self) -> set[tuple[str, str, int, int]]:
-        sql = "SELECT task_code, occurrence, lead, telegram_id FROM reminder_log"
-        return {(r[0], r[1], r[2], r[3]) for r in self.db.execute(sql)}
+    def occurrences(self, start: date, end: date, today: date, unit_code: str | None = None) -> list[UnitOccurrence]:
+        """Every deadline between start and end of every task, per owner unit (or just `unit_code`),
+        with its state on `today`; by deadline, then task code."""
+        done, owners = self.done(), self.owners()
+        found = [
+            UnitOccurrence(task, deadline, unit, occurrence_state(done, task.code, deadline, unit, today))
+            for task in self.tasks()
+            for unit in owners(task)
+            if unit_code in (None, unit)
+            for deadline in task.occurrences(start, end)
+        ]
+        return sorted(found, key=lambda o: (o.deadline, o.task.code, o.unit_code))
 
-    def snoozed(self, on: date) -> list[dict]:
-        return list(self.db["snoozes"].rows_where("remind_on = ?", [on.isoformat()]))
+    def sent_keys(self) -> set[tuple[str, str, str, int, str, int]]:
+        """The log keys (`Reminder.log_key`) of every reminder Telegram accepted."""
+        sql = "SELECT task_code, occurrence, kind, lead, day, telegram_id FROM reminder_log"
+        return {(r[0], r[1], r[2], r[3], r[4], r[5]) for r in self.db.execute(sql)}
+
+    def snoozed(self, until: date) -> list[dict[str, Any]]:
+        """Snoozes due by `until` that have not been delivered yet (a missed sending day is not lost)."""
+        return list(self.db.table("snoozes").rows_where("remind_on <= ?", [until.isoformat()]))
 
     # ------------------------------------------------------------------------------------ writing
 
@@ -202,7 +268,7 @@ class TaskStore:
         """Mark a unit's occurrence done; False if it already was."""
         if self.completion(code, occurrence, unit_code):
             return False
-        self.db["completions"].insert(
+        self.db.table("completions").insert(
             {
                 "task_code": code,
                 "occurrence": occurrence.isoformat(),
@@ -214,7 +280,7 @@ class TaskStore:
         return True
 
     def snooze(self, code: str, occurrence: date, telegram_id: int, until: date) -> None:
-        self.db["snoozes"].upsert(
+        self.db.table("snoozes").upsert(
             {
                 "task_code": code,
                 "occurrence": occurrence.isoformat(),
@@ -226,18 +292,12 @@ class TaskStore:
 
     def log_sent(self, reminder: Reminder, message_id: int) -> None:
         """Record a reminder Telegram accepted (durably: the next run will not send it again)."""
-        self.db["reminder_log"].insert(
-            {
-                "task_code": reminder.task_code,
-                "occurrence": reminder.occurrence.isoformat(),
-                "lead": reminder.lead,
-                "telegram_id": reminder.telegram_id,
-                "sent_at": utc_now(),
-                "message_id": message_id,
-            },
-            replace=True,
+        task_code, occurrence, kind, lead, day, telegram_id = reminder.log_key()
+        entry = {"task_code": task_code, "occurrence": occurrence, "kind": kind, "lead": lead, "day": day}
+        self.db.table("reminder_log").insert(
+            {**entry, "telegram_id": telegram_id, "sent_at": utc_now(), "message_id": message_id}, replace=True
         )
-        if reminder.lead < OVERDUE:  # a snoozed reminder was delivered: the snooze is used up
+        if reminder.kind == "snooze":  # delivered: the snooze is used up
             self.db.execute(
                 "DELETE FROM snoozes WHERE task_code = ? AND occurrence = ? AND telegram_id = ?",
                 [reminder.task_code, reminder.occurrence.isoformat(), reminder.telegram_id],

@@ -10,9 +10,9 @@ import pytest
 
 from base.database import open_database
 from base.settings import ReminderSettings
-from office.reminders import due, lead_day, overdue, progress, sending_open, snooze_lead
+from office.reminders import due, lead_day, overdue, progress, sending_open
 from office.rows import BadRows
-from office.tasks import OVERDUE, Reminder, Task, TaskStore, read_task_file
+from office.tasks import Reminder, Task, TaskStore, read_task_file
 from office.users import UserStore
 from tests.conftest import ROOT, make_settings
 
@@ -182,7 +182,7 @@ def test_due_reminders_follow_lead_days_and_units(stores) -> None:
     assert due(store, users, at("2026-12-08 07:59"), settings) == []  # before the sending hour
     assert {r.lead for r in due(store, users, at("2026-12-11 08:00"), settings)} == {3}  # Saturday 12 -> Friday 11
     assert {r.lead for r in due(store, users, at("2026-12-15 10:00"), settings)} == {0}
-    assert {r.lead for r in due(store, users, at("2026-12-16 08:00"), settings)} == {OVERDUE}
+    assert {(r.kind, r.lead) for r in due(store, users, at("2026-12-16 08:00"), settings)} == {("overdue", 0)}
     assert due(store, users, at("2026-12-30 08:00"), settings) == []  # past overdue_days
 
 
@@ -215,9 +215,59 @@ def test_snooze_brings_the_reminder_back_the_next_day_once(stores) -> None:
         store.log_sent(reminder, message_id=1)
     store.snooze("BC", date(2026, 12, 15), 11, until=date(2026, 12, 9))
     again = due(store, users, at("2026-12-09 08:00"), settings)
-    assert again == [Reminder("BC", date(2026, 12, 15), snooze_lead(date(2026, 12, 9)), "TP", 11, 11)]
+    assert again == [Reminder("BC", date(2026, 12, 15), "snooze", 0, "TP", 11, 11, "2026-12-09")]
     store.log_sent(again[0], message_id=2)
     assert due(store, users, at("2026-12-09 09:00"), settings) == []
+
+
+def test_snooze_due_on_a_day_nothing_went_out_comes_on_the_next_sending_day(stores) -> None:
+    store, users = stores
+    import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP,2026-12-22,,7\n")
+    settings = ReminderSettings()
+    for reminder in due(store, users, at("2026-12-15 08:00"), settings):
+        store.log_sent(reminder, message_id=1)
+    store.snooze("BC", date(2026, 12, 22), 11, until=date(2026, 12, 19))  # a Saturday: nothing is sent
+    assert due(store, users, at("2026-12-19 09:00"), settings) == []
+    monday = [r for r in due(store, users, at("2026-12-21 08:00"), settings) if r.kind == "snooze"]
+    assert monday == [Reminder("BC", date(2026, 12, 22), "snooze", 0, "TP", 11, 11, "2026-12-19")]
+    store.log_sent(monday[0], message_id=2)
+    assert [r for r in due(store, users, at("2026-12-22 08:00"), settings) if r.kind == "snooze"] == []
+
+
+def test_reminder_log_of_an_older_database_gets_its_kinds(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    db = open_database(settings.database_path)
+    from office.tasks import migrations
+
+    db.execute("CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT, applied_at TEXT)")
+    db.table("reminder_log").create(
+        {"task_code": str, "occurrence": str, "lead": int, "telegram_id": int, "sent_at": str, "message_id": int},
+        pk=("task_code", "occurrence", "lead", "telegram_id"),
+    )
+    for name in ("m001_tasks",):
+        db.table("_sqlite_migrations").insert({"migration_set": migrations.name, "name": name, "applied_at": ""})
+    for table in ("tasks", "completions", "snoozes"):
+        db.execute(f"CREATE TABLE {table} (x TEXT)")
+    old = [("BC", "2026-12-15", 7), ("BC", "2026-12-15", -1), ("#digest", "2026-12-16", -1)]
+    old.append(("BC", "2026-12-15", -date(2026, 12, 9).toordinal()))
+    for code, occurrence, lead in old:
+        db.table("reminder_log").insert(
+            {
+                "task_code": code,
+                "occurrence": occurrence,
+                "lead": lead,
+                "telegram_id": 11,
+                "sent_at": "",
+                "message_id": 1,
+            }
+        )
+    keys = TaskStore(db, settings).sent_keys()
+    assert keys == {
+        ("BC", "2026-12-15", "lead", 7, "", 11),
+        ("BC", "2026-12-15", "overdue", 0, "", 11),
+        ("", "", "digest", 0, "2026-12-16", 11),
+        ("BC", "2026-12-15", "snooze", 0, "2026-12-09", 11),
+    }
 
 
 def test_overdue_and_progress_by_unit(stores) -> None:
@@ -225,7 +275,7 @@ def test_overdue_and_progress_by_unit(stores) -> None:
     import_text(store, HEADER + "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP;XAP,2026-10-15,hang-thang,\n")
     store.mark_done("BC", date(2026, 10, 15), "TP", by=11)
     late = overdue(store, date(2026, 11, 28))
-    assert sorted((o.unit_code, o.occurrence) for o in late) == [
+    assert sorted((o.unit_code, o.deadline) for o in late) == [
         ("TP", date(2026, 11, 15)),
         ("XAP", date(2026, 10, 15)),
         ("XAP", date(2026, 11, 15)),
