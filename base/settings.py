@@ -149,6 +149,11 @@ class Settings(Section):
         wanted = " ".join(name_or_code.split()).lower()
         return next((u for u in self.units if wanted in (u.code.lower(), " ".join(u.name.split()).lower())), None)
 
+    def unit_name(self, code: str) -> str:
+        """The name of the unit with this code (or the code itself when config.yaml no longer has it)."""
+        unit = self.unit(code)
+        return unit.name if unit else code
+
     def unit_codes(self, spec: str) -> list[str] | None:
         """Codes of the units a unit name, code or group (tat-ca/all, phong-ban, xa-phuong) stands for;
         None when it names nothing."""

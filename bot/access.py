@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.sending import send_html
 from bot.services import services
+from office.users import User
 
 NOT_APPROVED = "Bạn chưa được duyệt sử dụng trợ lý. Gõ /start trong tin nhắn riêng với trợ lý để đăng ký."
 PENDING = "Yêu cầu đăng ký của bạn đang chờ duyệt. Trợ lý sẽ báo khi phòng Nội vụ duyệt xong."
@@ -27,8 +28,8 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *
     )
 
 
-async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True for an approved official; anyone else is told why not and gets nothing more."""
+async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> User | None:
+    """The approved official who sent the update; anyone else is told why not and gets None."""
     users = services(context).users
     sender = update.effective_user
     user = users.by_telegram(sender.id) if sender else None
@@ -40,12 +41,12 @@ async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE
             and update.effective_chat.type == ChatType.PRIVATE
         ):
             users.mark_reachable(user.telegram_id)
-        return True
+        return user
     if update.callback_query:
         await update.callback_query.answer(NOT_APPROVED, show_alert=True)
     else:
         await reply(update, context, PENDING if user is not None and user.status == "pending" else NOT_APPROVED)
-    return False
+    return None
 
 
 async def admin_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str = ADMINS_ONLY) -> bool:
@@ -61,3 +62,44 @@ async def admin_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE, r
     else:
         await reply(update, context, refusal)
     return False
+
+
+def sender_id(update: Update) -> int:
+    """The Telegram id of who sent the update (every update the handlers take has a sender)."""
+    if update.effective_user is None:
+        raise ValueError("update without a sender")
+    return update.effective_user.id
+
+
+def chat_id(update: Update) -> int:
+    """The chat the update came from."""
+    if update.effective_chat is None:
+        raise ValueError("update without a chat")
+    return update.effective_chat.id
+
+
+def message_of(update: Update) -> Message:
+    """The message of a message update (a command or text)."""
+    if update.effective_message is None:
+        raise ValueError("update without a message")
+    return update.effective_message
+
+
+def callback_of(update: Update) -> CallbackQuery:
+    """The button press of a callback-query update."""
+    if update.callback_query is None:
+        raise ValueError("update without a callback query")
+    return update.callback_query
+
+
+def button_data(update: Update) -> str:
+    """The callback data of the button pressed ('' if it carried none)."""
+    data = callback_of(update).data
+    return data if isinstance(data, str) else ""
+
+
+def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
+    """The per-user scratch space of a conversation (PTB gives one to every update with a user)."""
+    if context.user_data is None:
+        raise ValueError("update without a user")
+    return context.user_data

@@ -7,7 +7,7 @@ from html import escape
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot.access import admin_or_refused, reply
+from bot.access import admin_or_refused, chat_id, reply, sender_id
 from bot.services import services
 from office.users import Status
 
@@ -33,7 +33,10 @@ async def list_users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(update, context, "\n".join(lines[:200]))
 
 
-async def _user_command(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, need: int):
+async def _user_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, need: int
+) -> tuple[int, list[str]] | None:
+    """The user id and further arguments of an admin command, or None after a refusal or the usage line."""
     if not await admin_or_refused(update, context):
         return None
     try:
@@ -59,18 +62,20 @@ async def move_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         codes = ", ".join(u.code for u in settings.units)
         await reply(update, context, f"Không có đơn vị này. Mã đơn vị: {escape(codes)}")
         return
-    user = users.move(parsed[0], unit.code, actor=update.effective_user.id)  # type: ignore[union-attr]
+    user = users.move(parsed[0], unit.code, actor=sender_id(update))
     await reply(
         update, context, f"Đã chuyển #{parsed[0]} sang {escape(unit.name)}." if user else "Không có người dùng này."
     )
 
 
-async def _set_status(update: Update, context: ContextTypes.DEFAULT_TYPE, status: str, usage: str, done: str) -> None:
+async def _set_status(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, status: Status, usage: str, done: str
+) -> None:
     parsed = await _user_command(update, context, usage, 1)
     if parsed is None:
         return
     users = services(context).users
-    user = users.set_status(parsed[0], status, actor=update.effective_user.id)  # type: ignore[arg-type,union-attr]
+    user = users.set_status(parsed[0], status, actor=sender_id(update))
     await reply(update, context, done.format(id=parsed[0]) if user else "Không có người dùng này.")
 
 
@@ -91,7 +96,7 @@ async def export_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     users = services(context).users
     data = users.feedback_csv().encode("utf-8-sig")
     await context.bot.send_document(
-        update.effective_chat.id,
+        chat_id(update),
         InputFile(data, filename="phan-hoi.csv"),
-        caption="Phản hồi của người dùng",  # type: ignore[union-attr]
+        caption="Phản hồi của người dùng",
     )

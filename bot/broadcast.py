@@ -14,10 +14,10 @@ import logging
 from html import escape
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.ext import Application, ContextTypes, ConversationHandler
 
-from bot.access import admin_or_refused, reply
+from bot.access import admin_or_refused, button_data, callback_of, message_of, reply, sender_id, user_data
 from bot.ratelimit import BULK
 from bot.sending import deliver
 from bot.services import services
@@ -45,7 +45,7 @@ async def send_one(application: Application, row: dict, broadcast: dict) -> None
     text = f"📢 <b>Thông báo</b>\n{broadcast['text']}"
     kind, path = broadcast["attachment_kind"], broadcast["attachment"]
 
-    async def send():  # noqa: ANN202
+    async def send() -> Message:
         if kind == "photo":
             return await bot.send_photo(
                 chat_id,
@@ -88,7 +88,7 @@ async def drain(application: Application, stop: asyncio.Event) -> int:
                     return
                 try:
                     await send_one(application, row, broadcasts[row["broadcast_id"]])
-                except Exception:  # noqa: BLE001 - a row that cannot be sent stays pending for the next pass
+                except Exception:
                     log.exception("announcement %s to %s not sent", row["broadcast_id"], row["chat_id"])
 
         await asyncio.gather(*(one(r) for r in rows))
@@ -102,7 +102,7 @@ async def sender_loop(application: Application) -> None:
     while not stop.is_set():
         try:
             await drain(application, stop)
-        except Exception:  # noqa: BLE001 - keep the sender alive; the rows stay pending
+        except Exception:
             log.exception("broadcast sender pass failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
@@ -124,20 +124,20 @@ async def stop_sender(application: Application) -> None:
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict:
-    return context.user_data.setdefault("broadcast", {})  # type: ignore[union-attr]
+    return user_data(context).setdefault("broadcast", {})
 
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/thongbao (admins): write the text first."""
     if not await admin_or_refused(update, context):
         return ConversationHandler.END
-    context.user_data["broadcast"] = {"units": [], "positions": []}  # type: ignore[index]
+    user_data(context)["broadcast"] = {"units": [], "positions": []}
     await reply(update, context, "Soạn <b>nội dung thông báo</b> (gửi /huy để thôi):")
     return TEXT
 
 
 async def got_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    _draft(context)["text"] = update.effective_message.text_html  # type: ignore[union-attr]
+    _draft(context)["text"] = message_of(update).text_html
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Bỏ qua", callback_data="bc:noattach")]])
     await reply(update, context, "Gửi <b>tệp hoặc ảnh đính kèm</b>, hoặc bấm Bỏ qua.", reply_markup=keyboard)
     return ATTACH
@@ -145,13 +145,13 @@ async def got_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def got_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Keep the attached document or photo in the data dir, so a restart can still send it."""
-    message = update.effective_message
+    message = message_of(update)
     settings = services(context).settings
-    if message.document:  # type: ignore[union-attr]
-        telegram_file, name, kind = await message.document.get_file(), message.document.file_name, "document"  # type: ignore[union-attr]
+    if message.document:
+        telegram_file, name, kind = await message.document.get_file(), message.document.file_name, "document"
     else:
-        telegram_file, name, kind = await message.photo[-1].get_file(), "anh.jpg", "photo"  # type: ignore[union-attr]
-    folder = settings.data_dir / "attachments" / f"{update.effective_user.id}-{message.message_id}"  # type: ignore[union-attr]
+        telegram_file, name, kind = await message.photo[-1].get_file(), "anh.jpg", "photo"
+    folder = settings.data_dir / "attachments" / f"{sender_id(update)}-{message.message_id}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(name or "tep").name
     await telegram_file.download_to_drive(path)
@@ -160,7 +160,7 @@ async def got_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def skip_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await callback_of(update).answer()
     return await ask_audience(update, context)
 
 
@@ -193,16 +193,16 @@ def _choices(items: list[tuple[str, str]], chosen: list[str], prefix: str) -> In
 
 async def chose_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     settings = services(context).settings
-    query = update.callback_query
-    await query.answer()  # type: ignore[union-attr]
-    choice = query.data.split(":")[2]  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
+    choice = button_data(update).split(":")[2]
     if choice == "units":
         units = [(u.code, u.name) for u in settings.units]
-        await query.edit_message_text("Chọn đơn vị:", reply_markup=_choices(units, [], "bc:unit"))  # type: ignore[union-attr]
+        await query.edit_message_text("Chọn đơn vị:", reply_markup=_choices(units, [], "bc:unit"))
         return UNITS
     if choice == "positions":
         positions = [(str(i), p) for i, p in enumerate(settings.positions)]
-        await query.edit_message_text("Chọn chức vụ:", reply_markup=_choices(positions, [], "bc:pos"))  # type: ignore[union-attr]
+        await query.edit_message_text("Chọn chức vụ:", reply_markup=_choices(positions, [], "bc:pos"))
         return POSITIONS
     _draft(context)["units"] = [choice]
     return await ask_ack(update, context)
@@ -218,9 +218,9 @@ async def toggle_position(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, prefix: str, state: int) -> int:
     settings = services(context).settings
-    query = update.callback_query
-    await query.answer()  # type: ignore[union-attr]
-    value = query.data.split(":")[2]  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
+    value = button_data(update).split(":")[2]
     draft = _draft(context)
     if value == "done":
         return await ask_ack(update, context) if draft[key] else state
@@ -231,7 +231,7 @@ async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, 
         if key == "units"
         else [(str(i), p) for i, p in enumerate(settings.positions)]
     )
-    await query.edit_message_reply_markup(_choices(items, chosen, prefix))  # type: ignore[union-attr]
+    await query.edit_message_reply_markup(_choices(items, chosen, prefix))
     return state
 
 
@@ -259,10 +259,10 @@ async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Preview with the exact recipient count, then Gửi / Hủy."""
     found = services(context)
     settings, users = found.settings, found.users
-    query = update.callback_query
-    await query.answer()  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
     draft = _draft(context)
-    draft["ack"] = query.data.endswith(":1")  # type: ignore[union-attr]
+    draft["ack"] = button_data(update).endswith(":1")
     audience = _audience(context)
     count = len(services(context).outbox.recipients(users, audience))
     attached = " (kèm tệp)" if draft.get("attachment") else ""
@@ -286,14 +286,14 @@ async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     found = services(context)
     settings, users = found.settings, found.users
-    query = update.callback_query
-    await query.answer()  # type: ignore[union-attr]
-    if query.data == "bc:cancel":  # type: ignore[union-attr]
-        await query.edit_message_text("Đã hủy thông báo.")  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
+    if query.data == "bc:cancel":
+        await query.edit_message_text("Đã hủy thông báo.")
         return ConversationHandler.END
     draft, audience = _draft(context), _audience(context)
     recipients = services(context).outbox.recipients(users, audience)
-    admin = update.effective_user.id  # type: ignore[union-attr]
+    admin = sender_id(update)
     broadcast_id = services(context).outbox.create(
         admin,
         draft["text"],
@@ -304,7 +304,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         draft.get("attachment_kind", ""),
     )
     users.audit(admin, "broadcast", str(broadcast_id), f"{len(recipients)} recipients: {audience.describe(settings)}")
-    await query.edit_message_text(  # type: ignore[union-attr]
+    await query.edit_message_text(
         f"Đã xếp hàng thông báo #{broadcast_id} tới {len(recipients)} người. Xem tiến độ: /baocao {broadcast_id}",
         reply_markup=report_keyboard(broadcast_id, draft["ack"]),
     )
@@ -338,7 +338,7 @@ def report_text(context: ContextTypes.DEFAULT_TYPE, broadcast_id: int) -> str | 
     ]
     if report.ack_asked:
         lines.append(f"Đã xác nhận: {report.acknowledged}/{report.delivered}")
-        missing = [escape(settings.unit(u).name if settings.unit(u) else u) for u in report.units_not_acknowledged]
+        missing = [escape(settings.unit_name(u)) for u in report.units_not_acknowledged]
         lines.append("Đơn vị chưa xác nhận: " + (", ".join(missing) or "không có"))
     return "\n".join(lines)
 
@@ -364,43 +364,45 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """📊 Báo cáo (admins): the delivery and acknowledgement report."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên."):
         return
-    await query.answer()  # type: ignore[union-attr]
-    await reply(update, context, report_text(context, int(query.data.split(":")[1])) or "Không có thông báo này.")  # type: ignore[union-attr]
+    await query.answer()
+    await reply(
+        update, context, report_text(context, int(button_data(update).split(":")[1])) or "Không có thông báo này."
+    )
 
 
 async def nudge_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the announcement again, asking for acknowledgement, to those who have not acknowledged."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên."):
         return
     users = services(context).users
-    admin = update.effective_user.id  # type: ignore[union-attr]
-    parent = int(query.data.split(":")[1])  # type: ignore[union-attr]
+    admin = sender_id(update)
+    parent = int(button_data(update).split(":")[1])
     box = services(context).outbox
     original = box.broadcast(parent)
     waiting = set(box.unacknowledged(parent))
     recipients = [u for u in users.reachable() if u.telegram_id in waiting]
     if original is None or not recipients:
-        await query.answer("Không còn ai chưa xác nhận.")  # type: ignore[union-attr]
+        await query.answer("Không còn ai chưa xác nhận.")
         return
     text = f"🔔 Nhắc lại (thông báo #{parent}):\n{original['text']}"
     new_id = box.create(
         admin, text, recipients, Audience(), True, original["attachment"], original["attachment_kind"], parent=parent
     )
     users.audit(admin, "broadcast-nudge", str(new_id), f"{len(recipients)} recipients of #{parent}")
-    await query.answer(f"Đã nhắc {len(recipients)} người.")  # type: ignore[union-attr]
+    await query.answer(f"Đã nhắc {len(recipients)} người.")
 
 
 async def ack_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Đã nhận": counted once per recipient, however often it is pressed."""
-    query = update.callback_query
-    broadcast_id = int(query.data.split(":")[1])  # type: ignore[union-attr]
+    query = callback_of(update)
+    broadcast_id = int(button_data(update).split(":")[1])
     box = services(context).outbox
-    first = box.acknowledge(broadcast_id, update.effective_user.id)  # type: ignore[union-attr]
+    first = box.acknowledge(broadcast_id, sender_id(update))
     broadcast = box.broadcast(broadcast_id)
     if first and broadcast and broadcast["parent"]:  # a nudge: acknowledging it acknowledges the original
-        box.acknowledge(broadcast["parent"], update.effective_user.id)  # type: ignore[union-attr]
-    await query.answer("Đã ghi nhận, cảm ơn!" if first else "Bạn đã xác nhận rồi.")  # type: ignore[union-attr]
+        box.acknowledge(broadcast["parent"], sender_id(update))
+    await query.answer("Đã ghi nhận, cảm ơn!" if first else "Bạn đã xác nhận rồi.")

@@ -9,10 +9,11 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.access import approved_or_refused, reply
+from bot.access import approved_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id
 from bot.sending import send_all, show_typing
 from bot.services import services
 from knowledge.answer import answer, full_text
+from knowledge.records import Citation
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,20 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if not question:
         await reply(update, context, EMPTY)
         return
-    wait = found.questions.wait_seconds(update.effective_user.id)  # type: ignore[union-attr]
+    wait = found.questions.wait_seconds(sender_id(update))
     if wait:
         await reply(update, context, TOO_MANY.format(seconds=wait))
         return
-    if not await show_typing(context.bot, users, update.effective_chat.id):  # type: ignore[union-attr]
+    if not await show_typing(context.bot, users, chat_id(update)):
         return
     result = answer(index, question)
-    answer_id = users.record_answer(update.effective_user.id, question, result.answered, result.citations)  # type: ignore[union-attr]
+    answer_id = users.record_answer(sender_id(update), question, result.answered, result.citations)
     messages = render.answer_messages(result)
     await send_all(
         context.bot,
         users,
-        update.effective_chat.id,
-        messages,  # type: ignore[union-attr]
+        chat_id(update),
+        messages,
         retries=settings.telegram.send_retries,
         reply_markup=answer_keyboard(answer_id, result.answered),
     )
@@ -71,7 +72,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
-    await respond(update, context, update.effective_message.text or "")  # type: ignore[union-attr]
+    await respond(update, context, message_of(update).text or "")
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -96,8 +97,8 @@ def addressed_to_bot(message: Message, username: str, bot_id: int) -> str | None
 
 async def ask_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group the bot answers a mention or a reply to one of its messages; other talk is ignored."""
-    message = update.effective_message
-    question = addressed_to_bot(message, context.bot.username, context.bot.id)  # type: ignore[arg-type]
+    message = message_of(update)
+    question = addressed_to_bot(message, context.bot.username, context.bot.id)
     if question is not None:
         await respond(update, context, question)
 
@@ -130,11 +131,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # ------------------------------------------------------------------------------------------ buttons
 
 
-async def _answer_or_gone(update: Update, context: ContextTypes.DEFAULT_TYPE, answer_id: int):
+async def _answer_or_gone(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, answer_id: int
+) -> tuple[str, list[Citation]] | None:
+    """The stored answer a button belongs to, or None (the official is told it is gone)."""
     users = services(context).users
     record = users.answer_record(answer_id)
     if record is None or not record[1]:
-        await update.callback_query.answer("Câu trả lời này không còn.", show_alert=True)  # type: ignore[union-attr]
+        await callback_of(update).answer("Câu trả lời này không còn.", show_alert=True)
         return None
     return record
 
@@ -153,11 +157,11 @@ def page_keyboard(answer_id: int, page: int, total: int) -> InlineKeyboardMarkup
 
 async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Toàn văn": the whole article or item of the best clause, in pages."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
     try:
-        _, raw_id, raw_page, how = query.data.split(":")  # type: ignore[union-attr]
+        _, raw_id, raw_page, how = button_data(update).split(":")
         answer_id, page = int(raw_id), int(raw_page)
     except ValueError:
         await query.answer()
@@ -183,10 +187,10 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Điều khoản liên quan": the next citations quoted in full."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    record = await _answer_or_gone(update, context, int(query.data.split(":")[1]))  # type: ignore[union-attr]
+    record = await _answer_or_gone(update, context, int(button_data(update).split(":")[1]))
     if record is None:
         return
     await query.answer()
@@ -194,25 +198,25 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     settings, users = found.settings, found.users
     related = record[1][1:]
     messages = render.citations_messages(related) if related else ["Không có điều khoản liên quan khác."]
-    await send_all(context.bot, users, update.effective_chat.id, messages, retries=settings.telegram.send_retries)  # type: ignore[union-attr]
+    await send_all(context.bot, users, chat_id(update), messages, retries=settings.telegram.send_retries)
 
 
 async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """👍/👎: stored with the question and the citations shown."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    _, raw_id, raw_vote = query.data.split(":")  # type: ignore[union-attr]
+    _, raw_id, raw_vote = button_data(update).split(":")
     users = services(context).users
     if users.answer_record(int(raw_id)) is None:
         await query.answer("Câu trả lời này không còn.")
         return
-    users.record_vote(int(raw_id), update.effective_user.id, 1 if raw_vote == "1" else -1)  # type: ignore[union-attr]
+    users.record_vote(int(raw_id), sender_id(update), 1 if raw_vote == "1" else -1)
     await query.answer("Cảm ơn góp ý của bạn!")
 
 
 async def noop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await callback_of(update).answer()
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -220,6 +224,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(update.effective_chat.id, FAILED)
+            await context.bot.send_message(chat_id(update), FAILED)
         except Exception:  # noqa: BLE001 - the apology itself failed; already logged above
-            log.warning("could not tell chat %s about the error", update.effective_chat.id)
+            log.warning("could not tell chat %s about the error", chat_id(update))

@@ -14,7 +14,8 @@ from telegram import (
 )
 from telegram.ext import ContextTypes, ConversationHandler
 
-from bot.access import admin_or_refused, reply
+from base.settings import Settings
+from bot.access import admin_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id, user_data
 from bot.render import HELP
 from bot.sending import send_html
 from bot.services import services
@@ -33,14 +34,15 @@ STATUS_TEXT = {
 }
 
 
-def describe(user: User, unit_name: str) -> str:
-    return f"{escape(user.full_name)} · {escape(unit_name)} · {escape(user.position)}"
+def describe(user: User, settings: Settings) -> str:
+    """'Name · Unit · Position', escaped for Telegram HTML."""
+    return f"{escape(user.full_name)} · {escape(settings.unit_name(user.unit_code))} · {escape(user.position)}"
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/start: greet a known official, or begin registration."""
     users = services(context).users
-    user = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
+    user = users.by_telegram(sender_id(update))
     if user is not None:
         await reply(update, context, STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else ""))
         return ConversationHandler.END
@@ -57,11 +59,11 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     """A shared phone number that matches the imported staff list approves the official at once."""
     found = services(context)
     settings, users = found.settings, found.users
-    contact = update.effective_message.contact  # type: ignore[union-attr]
-    if contact.user_id != update.effective_user.id:  # type: ignore[union-attr]
+    contact = message_of(update).contact
+    if contact is None or contact.user_id != sender_id(update):
         await reply(update, context, "Xin chia sẻ số điện thoại của chính bạn (nút bên dưới).")
         return NAME
-    user = users.link_by_phone(update.effective_user.id, update.effective_chat.id, contact.phone_number)  # type: ignore[union-attr]
+    user = users.link_by_phone(sender_id(update), chat_id(update), contact.phone_number)
     if user is None:
         await reply(
             update,
@@ -70,11 +72,10 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
             reply_markup=ReplyKeyboardRemove(),
         )
         return NAME
-    unit = settings.unit(user.unit_code)
     await reply(
         update,
         context,
-        f"Đã xác nhận: {describe(user, unit.name if unit else user.unit_code)}.\n\n{HELP}",
+        f"Đã xác nhận: {describe(user, settings)}.\n\n{HELP}",
         reply_markup=ReplyKeyboardRemove(),
     )
     return ConversationHandler.END
@@ -83,11 +84,11 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The official's full name; then the unit, from a keyboard."""
     settings = services(context).settings
-    name = " ".join((update.effective_message.text or "").split())  # type: ignore[union-attr]
+    name = " ".join((message_of(update).text or "").split())
     if not 3 <= len(name) <= 100:
         await reply(update, context, "Xin nhập họ và tên đầy đủ (3 đến 100 ký tự).")
         return NAME
-    context.user_data["full_name"] = name  # type: ignore[index]
+    user_data(context)["full_name"] = name
     buttons = [InlineKeyboardButton(u.name, callback_data=f"unit:{u.code}") for u in settings.units]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await reply(
@@ -102,15 +103,15 @@ async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def got_unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The unit chosen; then the position."""
     settings = services(context).settings
-    query = update.callback_query
-    unit = settings.unit(query.data.split(":", 1)[1])  # type: ignore[union-attr]
-    await query.answer()  # type: ignore[union-attr]
+    query = callback_of(update)
+    unit = settings.unit(button_data(update).split(":", 1)[1])
+    await query.answer()
     if unit is None:
         return UNIT
-    context.user_data["unit_code"] = unit.code  # type: ignore[index]
+    user_data(context)["unit_code"] = unit.code
     buttons = [[InlineKeyboardButton(p, callback_data=f"pos:{i}")] for i, p in enumerate(settings.positions)]
     await query.edit_message_text(
-        f"Đơn vị: <b>{escape(unit.name)}</b>\nXin chọn <b>chức vụ</b>:",  # type: ignore[union-attr]
+        f"Đơn vị: <b>{escape(unit.name)}</b>\nXin chọn <b>chức vụ</b>:",
         reply_markup=InlineKeyboardMarkup(buttons),
     )
     return POSITION
@@ -120,29 +121,28 @@ async def got_position(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     """The position chosen: register, approved at once or sent to the admins."""
     found = services(context)
     settings, users = found.settings, found.users
-    query = update.callback_query
-    await query.answer()  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
     try:
-        position = settings.positions[int(query.data.split(":", 1)[1])]  # type: ignore[union-attr]
+        position = settings.positions[int(button_data(update).split(":", 1)[1])]
     except (IndexError, ValueError):
         return POSITION
-    telegram_id = update.effective_user.id  # type: ignore[union-attr]
+    telegram_id = sender_id(update)
     approved = not settings.telegram.approval_required or settings.telegram.is_admin(telegram_id)
-    data = context.user_data
+    data = user_data(context)
     user = users.register(
         telegram_id,
-        update.effective_chat.id,
+        chat_id(update),
         data["full_name"],
         data["unit_code"],
-        position,  # type: ignore[index,union-attr]
+        position,
         approved=approved,
     )
-    unit = settings.unit(user.unit_code)
-    summary = describe(user, unit.name if unit else user.unit_code)
+    summary = describe(user, settings)
     if approved:
-        await query.edit_message_text(f"Đăng ký thành công: {summary}.\n\n{HELP}")  # type: ignore[union-attr]
+        await query.edit_message_text(f"Đăng ký thành công: {summary}.\n\n{HELP}")
         return ConversationHandler.END
-    await query.edit_message_text(f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}")  # type: ignore[union-attr]
+    await query.edit_message_text(f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}")
     await notify_admins(context, user, summary)
     return ConversationHandler.END
 
@@ -179,20 +179,19 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's Approve / Reject button on a registration request."""
     found = services(context)
     settings, users = found.settings, found.users
-    query = update.callback_query
+    query = callback_of(update)
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên (phòng Nội vụ) được duyệt."):
         return
-    admin = update.effective_user.id  # type: ignore[union-attr]
-    _, verdict, raw_id = query.data.split(":")  # type: ignore[union-attr]
+    admin = sender_id(update)
+    _, verdict, raw_id = button_data(update).split(":")
     user = users.set_status(int(raw_id), "approved" if verdict == "approve" else "rejected", actor=admin)
-    await query.answer()  # type: ignore[union-attr]
+    await query.answer()
     if user is None:
-        await query.edit_message_text("Người dùng này không còn.")  # type: ignore[union-attr]
+        await query.edit_message_text("Người dùng này không còn.")
         return
-    unit = settings.unit(user.unit_code)
     word = "✅ Đã duyệt" if user.status == "approved" else "❌ Đã từ chối"
     await query.edit_message_text(
-        f"{word}: {describe(user, unit.name if unit else user.unit_code)}",  # type: ignore[union-attr]
+        f"{word}: {describe(user, settings)}",
     )
     if user.chat_id:
         text = STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else "")

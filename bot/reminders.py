@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, ContextTypes
 
 from base.settings import Settings
 from bot import render
-from bot.access import admin_or_refused, approved_or_refused, reply
+from bot.access import admin_or_refused, approved_or_refused, button_data, callback_of, chat_id, reply, sender_id
 from bot.ratelimit import BULK
 from bot.sending import send_html
 from bot.services import services
@@ -52,12 +52,12 @@ def clause_labels(application: Application, task: Task) -> list[str]:
 def reminder_message(
     application: Application, task: Task, reminder: Reminder, today: date, labels: list[str]
 ) -> tuple[str, InlineKeyboardMarkup]:
-    unit = services(application).settings.unit(reminder.unit_code)
+    unit_name = services(application).settings.unit_name(reminder.unit_code)
     head = "⚠️ <b>Quá hạn</b>" if reminder.kind == "overdue" else "⏰ <b>Nhắc việc</b>"
     lines = [
         f"{head}: {escape(task.title)}",
         f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
-        f"Đơn vị: {escape(unit.name if unit else reminder.unit_code)}",
+        f"Đơn vị: {escape(unit_name)}",
         "Căn cứ: " + "; ".join(f"<b>{escape(label)}</b>" for label in labels),
     ]
     if task.detail:
@@ -111,7 +111,7 @@ async def send_due(application: Application, now: datetime | None = None) -> int
                 try:
                     code = reminder.task_code
                     return await _deliver(application, reminder, tasks[code], today, labels[code])
-                except Exception:  # noqa: BLE001 - one failed reminder must not stop the others
+                except Exception:
                     log.exception("reminder %s to %s failed", reminder.task_code, reminder.chat_id)
                     return False
 
@@ -145,10 +145,9 @@ def digest_blocks(settings: Settings, late: list[UnitOccurrence], today: date) -
     """The digest as HTML blocks: a title, then each unit with its overdue items (30 lines a block)."""
     blocks = [f"📋 <b>Tổng hợp việc quá hạn</b> ngày {today:%d/%m/%Y}"]
     for unit_code in sorted({item.unit_code for item in late}):
-        unit = settings.unit(unit_code)
         items = [f"• {escape(i.task.title)} — hạn {i.deadline:%d/%m/%Y}" for i in late if i.unit_code == unit_code]
         for start in range(0, len(items), 30):
-            blocks.append(f"<b>{escape(unit.name if unit else unit_code)}</b>\n" + "\n".join(items[start : start + 30]))
+            blocks.append(f"<b>{escape(settings.unit_name(unit_code))}</b>\n" + "\n".join(items[start : start + 30]))
     return blocks
 
 
@@ -162,8 +161,11 @@ def schedule(application: Application) -> None:
     """Rebuild the schedule from settings (the durable state is in SQLite; PTB keeps no jobs)."""
     settings = services(application).settings.reminders
     at = settings.send_at.replace(tzinfo=ZoneInfo(settings.timezone))
-    application.job_queue.run_daily(reminder_job, time=at, name="reminders-daily")  # type: ignore[union-attr]
-    application.job_queue.run_once(reminder_job, when=2, name="reminders-catch-up")  # type: ignore[union-attr]
+    jobs = application.job_queue
+    if jobs is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    jobs.run_daily(reminder_job, time=at, name="reminders-daily")
+    jobs.run_once(reminder_job, when=2, name="reminders-catch-up")
 
 
 # ------------------------------------------------------------------------------------------ buttons
@@ -176,31 +178,32 @@ def _stamp(data: str) -> tuple[str, date]:
 
 async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Đã hoàn thành": the unit's occurrence is done; the unit's other officials are told."""
-    query = update.callback_query
-    if not await approved_or_refused(update, context):
+    query = callback_of(update)
+    official = await approved_or_refused(update, context)
+    if official is None or official.telegram_id is None:
         return
     found = services(context)
     settings, users = found.settings, found.users
-    code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
-    official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
+    code, occurrence = _stamp(button_data(update))
     store = services(context).tasks
     task = store.task(code)
-    if task is None or official.unit_code not in store.owner_units(task):  # type: ignore[union-attr]
-        await query.answer("Việc này không thuộc đơn vị của bạn.", show_alert=True)  # type: ignore[union-attr]
+    if task is None or official.unit_code not in store.owner_units(task):
+        await query.answer("Việc này không thuộc đơn vị của bạn.", show_alert=True)
         return
-    first = store.mark_done(code, occurrence, official.unit_code, by=official.telegram_id)  # type: ignore[union-attr, arg-type]
-    await query.answer("Đã ghi nhận hoàn thành." if first else "Đơn vị đã hoàn thành việc này.")  # type: ignore[union-attr]
+    first = store.mark_done(code, occurrence, official.unit_code, by=official.telegram_id)
+    await query.answer("Đã ghi nhận hoàn thành." if first else "Đơn vị đã hoàn thành việc này.")
     if not first:
         return
-    users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)  # type: ignore[union-attr, arg-type]
-    note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."  # type: ignore[union-attr]
-    await query.edit_message_text(f"{query.message.text_html}\n\n{note}")  # type: ignore[union-attr]
-    for colleague in users.reachable(unit_codes=[official.unit_code]):  # type: ignore[union-attr]
-        if colleague.telegram_id != official.telegram_id:  # type: ignore[union-attr]
+    users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)
+    note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."
+    if isinstance(query.message, Message):
+        await query.edit_message_text(f"{query.message.text_html}\n\n{note}")
+    for colleague in users.reachable(unit_codes=[official.unit_code]):
+        if colleague.telegram_id != official.telegram_id:
             await send_html(
                 context.bot,
                 users,
-                colleague.chat_id or colleague.telegram_id,
+                colleague.chat,
                 note,
                 retries=settings.telegram.send_retries,
             )
@@ -208,23 +211,23 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Nhắc lại sau": the same reminder again tomorrow at the sending hour."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    code, occurrence = _stamp(query.data)  # type: ignore[union-attr, arg-type]
+    code, occurrence = _stamp(button_data(update))
     tomorrow = services(context).today() + timedelta(days=1)
-    services(context).tasks.snooze(code, occurrence, update.effective_user.id, tomorrow)  # type: ignore[union-attr]
-    await query.answer(f"Sẽ nhắc lại ngày {tomorrow:%d/%m/%Y}.")  # type: ignore[union-attr]
+    services(context).tasks.snooze(code, occurrence, sender_id(update), tomorrow)
+    await query.answer(f"Sẽ nhắc lại ngày {tomorrow:%d/%m/%Y}.")
 
 
 async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Toàn văn" on a reminder: the clauses the task comes from, whole."""
-    query = update.callback_query
+    query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
     index = services(context).index
-    task = services(context).tasks.task(query.data.split(":", 1)[1])  # type: ignore[union-attr]
-    await query.answer()  # type: ignore[union-attr]
+    task = services(context).tasks.task(button_data(update).split(":", 1)[1])
+    await query.answer()
     if task is None:
         return
     for clause_id in task.clauses:
@@ -256,12 +259,11 @@ async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _list_deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
-    if not await approved_or_refused(update, context):
+    official = await approved_or_refused(update, context)
+    if official is None:
         return
-    users = services(context).users
-    official = users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
     today = services(context).today()
-    items = planner.open_items(services(context).tasks, official.unit_code, today, days)  # type: ignore[union-attr]
+    items = planner.open_items(services(context).tasks, official.unit_code, today, days)
     if not items:
         await reply(update, context, f"<b>{title}</b>: không có việc nào chưa hoàn thành.")
         return
@@ -283,6 +285,7 @@ def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = [name for name, _ in rows]
     figure, axes = plt.subplots(figsize=(8, 0.45 * len(rows) + 2))
@@ -299,7 +302,7 @@ def progress_chart(rows: list[tuple[str, dict[str, int]]]) -> bytes:
     axes.set_xlabel("Số lượt việc")
     axes.set_title("Tiến độ thực hiện nhiệm vụ theo đơn vị")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(rows) < 4 else -0.12), ncol=3, frameon=False)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -321,4 +324,4 @@ async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     lines = ["<b>Tiến độ theo đơn vị</b> (hoàn thành / chưa đến hạn / quá hạn)"]
     lines += [f"• {escape(name)}: {c['done']} / {c['open']} / {c['overdue']}" for name, c in rows]
     await reply(update, context, "\n".join(lines))
-    await context.bot.send_photo(update.effective_chat.id, progress_chart(rows), caption="Tiến độ theo đơn vị")  # type: ignore[union-attr]
+    await context.bot.send_photo(chat_id(update), progress_chart(rows), caption="Tiến độ theo đơn vị")

@@ -6,26 +6,35 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from base.settings import ConfigError, Settings, load
 
+if TYPE_CHECKING:  # the commands import these late: loading Chroma and the model is slow
+    from knowledge.index import ClauseIndex
+    from knowledge.records import Answer
+    from office.broadcasts import Outbox
+    from office.tasks import TaskStore
+    from office.users import UserStore
+
 log = logging.getLogger("cchc")
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_root().obj["settings"]
+    settings: Settings = ctx.find_root().obj["settings"]
+    return settings
 
 
-def _index(ctx: click.Context):
+def _index(ctx: click.Context) -> ClauseIndex:
     """The ClauseIndex for the chosen data dir (imported late: it loads Chroma)."""
     from knowledge.index import ClauseIndex
 
     if "index" not in ctx.obj:
         ctx.obj["index"] = ClauseIndex(_settings(ctx))
-    return ctx.obj["index"]
+    index: ClauseIndex = ctx.obj["index"]
+    return index
 
 
 @click.group()
@@ -88,7 +97,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
         ctx.exit(1)
 
 
-def _answer_json(answer) -> str:
+def _answer_json(answer: Answer) -> str:
     payload = answer.model_dump(include={"question", "answered", "answer", "citations"})
     return json.dumps(payload, ensure_ascii=False)
 
@@ -209,7 +218,7 @@ def eval_command(ctx: click.Context, files: tuple[Path, ...], unaccented: bool) 
 
     index = _index(ctx)
 
-    def ask(text: str):
+    def ask(text: str) -> Answer:
         return answer(index, text, top_k=10)
 
     for path in files:
@@ -251,7 +260,7 @@ def users() -> None:
     """
 
 
-def _user_store(ctx: click.Context):
+def _user_store(ctx: click.Context) -> UserStore:
     from base.database import open_database
     from office.users import UserStore
 
@@ -321,7 +330,7 @@ def tasks() -> None:
     """
 
 
-def _task_store(ctx: click.Context):
+def _task_store(ctx: click.Context) -> TaskStore:
     from base.database import open_database
     from office.tasks import TaskStore
 
@@ -520,7 +529,7 @@ def broadcast() -> None:
     """
 
 
-def _outbox(ctx: click.Context):
+def _outbox(ctx: click.Context) -> Outbox:
     from base.database import open_database
     from office.broadcasts import Outbox
 
@@ -587,10 +596,12 @@ def broadcast_send(
     if wait_seconds is None:
         return
     deadline = time.monotonic() + wait_seconds
-    while (report := box.report(broadcast_id)).pending and time.monotonic() < deadline:  # type: ignore[union-attr]
+    while (report := box.report(broadcast_id)) and report.pending and time.monotonic() < deadline:
         time.sleep(0.5)
-    click.echo(json.dumps(report.as_dict(), ensure_ascii=False))  # type: ignore[union-attr]
-    if report.pending:  # type: ignore[union-attr]
+    if report is None:
+        raise click.ClickException(f"broadcast {broadcast_id} is gone")
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.pending:
         raise click.ClickException("still pending: is `cchc serve` running?")
 
 

@@ -43,7 +43,7 @@ def read_docx(path: Path) -> str:
 
     try:
         document: DocxDocument = docx.Document(str(path))
-    except Exception as exc:  # python-docx raises several types for a damaged package
+    except Exception as exc:  # noqa: BLE001 - python-docx raises several types for a damaged package
         raise DocumentError(f"{path}: not a readable .docx file ({exc.__class__.__name__})") from None
     lines: list[str] = []
     for block in document.iter_inner_content():

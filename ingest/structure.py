@@ -8,6 +8,7 @@ since Điều numbers are unique in a document.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -123,7 +124,7 @@ def _is_header_line(line: str) -> bool:
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
     """A text is hard-wrapped when many lines run straight on into a lower-case line."""
-    pairs = [(a, b) for a, b in zip(lines, lines[1:], strict=False) if a and b and not _starts_marker(b)]
+    pairs = [(a, b) for a, b in itertools.pairwise(lines) if a and b and not _starts_marker(b)]
     if not pairs:
         return False
     run_on = sum(1 for _, b in pairs if b[0].islower())
@@ -178,9 +179,10 @@ def _date(match: re.Match[str]) -> str:
 
 def split_header(blocks: list[str], parsed: ParsedDocument) -> list[str]:
     """Read issuer, number, date, type and subject from the header; return the body's paragraphs."""
-    type_at = next((i for i, b in enumerate(blocks[:20]) if _DOC_TYPE.match(b)), None)
-    if type_at is None:
+    found = next(((i, m) for i, b in enumerate(blocks[:20]) if (m := _DOC_TYPE.match(b))), None)
+    if found is None:
         return _until_trailer(blocks)
+    type_at, type_match = found
     for block in blocks[:type_at]:
         if number := _NUMBER_LINE.match(block):
             parsed.number = number.group(1).rstrip(".,;")
@@ -188,7 +190,7 @@ def split_header(blocks: list[str], parsed: ParsedDocument) -> list[str]:
             parsed.issued = _date(date)
         if block.isupper() and not _NATIONAL_MOTTO.match(block) and not parsed.issuer:
             parsed.issuer = _sentence_case(block)
-    kind, rest = _DOC_TYPE.match(blocks[type_at]).groups()  # type: ignore[union-attr]
+    kind, rest = type_match.groups()
     parsed.doc_type = kind.capitalize()
     parsed.name = _title_case_name(kind, rest) if rest else ""
     body_at = type_at + 1

@@ -91,18 +91,18 @@ class LexicalIndex:
         self.passage_ids = list(dict.fromkeys(p for _, p in rows))
         self.passage_position = {p: i for i, p in enumerate(self.passage_ids)}
         self.passage_of_clause = np.array([self.passage_position[p] for _, p in rows], dtype=np.int64)
-        clause_terms = [terms(c.text, expand=True) for c in self.clauses]
-        passage_terms: list[list[str]] = [[] for _ in self.passage_ids]
-        for tokens, p in zip(clause_terms, self.passage_of_clause, strict=True):
-            passage_terms[p].extend(tokens)
-        self.clause_terms = [set(t) for t in clause_terms]
-        self.passage_terms = [set(t) for t in passage_terms]
-        self._clause_bm25 = self._build(clause_terms, k1, b)
-        self._passage_bm25 = self._build(passage_terms, k1, b)
+        clause_tokens = [terms(c.text, expand=True) for c in self.clauses]
+        passage_tokens: list[list[str]] = [[] for _ in self.passage_ids]
+        for tokens, p in zip(clause_tokens, self.passage_of_clause, strict=True):
+            passage_tokens[p].extend(tokens)
+        self.clause_terms = [set(t) for t in clause_tokens]
+        self.passage_terms = [set(t) for t in passage_tokens]
+        self._clause_bm25 = self._build(clause_tokens, k1, b)
+        self._passage_bm25 = self._build(passage_tokens, k1, b)
         n = len(self.clauses)
         df: dict[str, int] = {}
-        for tokens in self.clause_terms:
-            for t in tokens:
+        for clause_terms in self.clause_terms:
+            for t in clause_terms:
                 df[t] = df.get(t, 0) + 1
         self._idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
         self._unseen_idf = float(np.log(1 + (n + 0.5) / 0.5))
@@ -201,7 +201,7 @@ class ClauseIndex:
             found.update(self.vectors.get(ids=batch, include=[])["ids"])
         return [p for p in passages if p.passage_id not in found]
 
-    def embed_passages(self, passages: list[Passage], progress: Callable[[int], None] | None = None) -> None:
+    def embed_passages(self, passages: list[Passage], progress: Callable[[int], object] | None = None) -> None:
         """Embed and store passage vectors in batches, reporting each batch to `progress`."""
         for start in range(0, len(passages), PASSAGE_BATCH):
             batch = passages[start : start + PASSAGE_BATCH]

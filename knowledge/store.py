@@ -20,7 +20,7 @@ migrations = Migrations("cchc.knowledge")
 
 @migrations()
 def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
-    db["documents"].create(
+    db.table("documents").create(
         {
             "doc_id": str,
             "doc_type": str,
@@ -39,7 +39,7 @@ def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
         },
         pk="doc_id",
     )
-    db["clauses"].create(
+    db.table("clauses").create(
         {
             "clause_id": str,
             "doc_id": str,
@@ -55,12 +55,12 @@ def m001_documents_and_clauses(db: sqlite_utils.Database) -> None:
         pk="clause_id",
         foreign_keys=[("doc_id", "documents", "doc_id")],
     )
-    db["clauses"].create_index(["doc_id", "ord"])
+    db.table("clauses").create_index(["doc_id", "ord"])
 
 
 @migrations()
 def m002_clause_division(db: sqlite_utils.Database) -> None:
-    db["clauses"].add_column("division", str, not_null_default="")
+    db.table("clauses").add_column("division", str, not_null_default="")
 
 
 def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
@@ -106,8 +106,8 @@ class ClauseStore:
         rows = [_clause_row(c, p) for c, p in zip(clauses, passages, strict=True)]
         with self.db.atomic():
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [meta.doc_id])
-            self.db["documents"].upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")
-            self.db["clauses"].insert_all(rows, pk="clause_id")
+            self.db.table("documents").upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")
+            self.db.table("clauses").insert_all(rows, pk="clause_id")
 
     def remove_document(self, doc_id: str) -> None:
         """Drop a document and its clauses."""
@@ -116,27 +116,27 @@ class ClauseStore:
             self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
 
     def documents(self) -> list[DocumentMeta]:
-        return [_meta_from_row(r) for r in self.db["documents"].rows_where(order_by="doc_id")]
+        return [_meta_from_row(r) for r in self.db.table("documents").rows_where(order_by="doc_id")]
 
     def document(self, doc_id: str) -> DocumentMeta | None:
-        rows = list(self.db["documents"].rows_where("doc_id = ?", [doc_id]))
+        rows = list(self.db.table("documents").rows_where("doc_id = ?", [doc_id]))
         return _meta_from_row(rows[0]) if rows else None
 
     def document_rows(self) -> list[dict]:
         """Raw document rows (with sha256, clause_count, has_articles), ordered by doc_id."""
-        return list(self.db["documents"].rows_where(order_by="doc_id"))
+        return list(self.db.table("documents").rows_where(order_by="doc_id"))
 
     def clause(self, clause_id: str) -> Clause | None:
-        rows = list(self.db["clauses"].rows_where("clause_id = ?", [clause_id]))
+        rows = list(self.db.table("clauses").rows_where("clause_id = ?", [clause_id]))
         return _clause_from_row(rows[0]) if rows else None
 
     def clauses(self, doc_id: str | None = None) -> list[Clause]:
         where, args = ("doc_id = ?", [doc_id]) if doc_id else (None, None)
-        return [_clause_from_row(r) for r in self.db["clauses"].rows_where(where, args, order_by="doc_id, ord")]
+        return [_clause_from_row(r) for r in self.db.table("clauses").rows_where(where, args, order_by="doc_id, ord")]
 
     def clause_passages(self) -> Iterable[tuple[Clause, str]]:
         """Every clause with the id of the dense passage it belongs to, in document order."""
-        for row in self.db["clauses"].rows_where(order_by="doc_id, ord"):
+        for row in self.db.table("clauses").rows_where(order_by="doc_id, ord"):
             yield _clause_from_row(row), row["passage"]
 
     def passage_ids(self, doc_id: str | None = None) -> set[str]:

@@ -6,6 +6,7 @@ Everything here is applied alike to documents and to questions, so that "hoà" m
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -68,11 +69,9 @@ class Lexicon:
 
     abbreviations: dict[str, str]
     stopwords: frozenset[str]
-    _pattern: re.Pattern[str] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _alternatives: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(
-        repr=False,
-        compare=False,
-        default=None,  # type: ignore[assignment]
+        init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
@@ -126,7 +125,7 @@ def lexicon() -> Lexicon:
 def _grams(syllables: list[str | None]) -> list[str]:
     """Unigrams and adjacent bigrams ("hanh_chinh"); None marks a dropped stop-word."""
     unigrams = [s for s in syllables if s is not None]
-    bigrams = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False) if a is not None and b is not None]
+    bigrams = [f"{a}_{b}" for a, b in itertools.pairwise(syllables) if a is not None and b is not None]
     return unigrams + bigrams
 
 
@@ -162,7 +161,7 @@ class DiacriticRestorer:
             syllables = words(text)
             for s in syllables:
                 unigrams.setdefault(fold(s), Counter())[s] += 1
-            for a, b in zip(syllables, syllables[1:], strict=False):
+            for a, b in itertools.pairwise(syllables):
                 bigrams.setdefault(f"{fold(a)} {fold(b)}", Counter())[f"{a} {b}"] += 1
         self._unigrams = {k: c.most_common(1)[0][0] for k, c in unigrams.items()}
         self._bigrams = {k: c.most_common(1)[0][0] for k, c in bigrams.items()}

@@ -24,7 +24,7 @@ migrations = Migrations("cchc.broadcasts")
 
 @migrations()
 def m001_outbox(db: sqlite_utils.Database) -> None:
-    db["broadcasts"].create(
+    db.table("broadcasts").create(
         {
             "id": int,
             "created_at": str,
@@ -38,7 +38,7 @@ def m001_outbox(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {
             "broadcast_id": int,
             "telegram_id": int,
@@ -54,7 +54,7 @@ def m001_outbox(db: sqlite_utils.Database) -> None:
         pk=("broadcast_id", "telegram_id"),
         foreign_keys=[("broadcast_id", "broadcasts", "id")],
     )
-    db["deliveries"].create_index(["status"])
+    db.table("deliveries").create_index(["status"])
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Audience:
             {"all": "tất cả", "tat-ca": "tất cả", "phong-ban": "tất cả phòng ban", "xa-phuong": "tất cả xã/phường"}.get(
                 u
             )
-            or (settings.unit(u).name if settings.unit(u) else u)
+            or settings.unit_name(u)
             for u in self.units
         ]
         text = ", ".join(names) or "tất cả"
@@ -121,8 +121,8 @@ class Outbox:
     ) -> int:
         """Write the broadcast and one pending row per recipient, together; returns its id."""
         with self.db.atomic():
-            broadcast_id = (
-                self.db["broadcasts"]
+            broadcast_id = int(
+                self.db.table("broadcasts")
                 .insert(
                     {
                         "created_at": utc_now(),
@@ -138,28 +138,31 @@ class Outbox:
                     }
                 )
                 .last_pk
+                or 0
             )
-            self.db["deliveries"].insert_all(
+            self.db.table("deliveries").insert_all(
                 {
                     "broadcast_id": broadcast_id,
                     "telegram_id": u.telegram_id,
-                    "chat_id": u.chat_id or u.telegram_id,
+                    "chat_id": u.chat,
                     "unit_code": u.unit_code,
                     "status": "pending",
                     "attempts": 0,
                 }
                 for u in recipients
             )
-        return broadcast_id  # type: ignore[return-value]
+        return broadcast_id
 
     def broadcast(self, broadcast_id: int) -> dict | None:
-        rows = list(self.db["broadcasts"].rows_where("id = ?", [broadcast_id]))
+        rows = list(self.db.table("broadcasts").rows_where("id = ?", [broadcast_id]))
         return rows[0] if rows else None
 
     def pending(self, limit: int = 500) -> list[dict]:
         """Rows still to send, oldest broadcast first."""
         return list(
-            self.db["deliveries"].rows_where("status = 'pending'", order_by="broadcast_id, telegram_id", limit=limit)
+            self.db.table("deliveries").rows_where(
+                "status = 'pending'", order_by="broadcast_id, telegram_id", limit=limit
+            )
         )
 
     def mark(
@@ -186,7 +189,7 @@ class Outbox:
         broadcast = self.broadcast(broadcast_id)
         if broadcast is None:
             return None
-        rows = list(self.db["deliveries"].rows_where("broadcast_id = ?", [broadcast_id]))
+        rows = list(self.db.table("deliveries").rows_where("broadcast_id = ?", [broadcast_id]))
         count = {s: sum(r["status"] == s for r in rows) for s in ("sent", "pending", "failed", "blocked")}
         acked_units = {r["unit_code"] for r in rows if r["acked_at"]}
         sent_units = sorted({r["unit_code"] for r in rows if r["status"] == "sent"})

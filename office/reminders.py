@@ -98,13 +98,16 @@ def _recipients(users: UserStore) -> dict[str, list[tuple[int, int]]]:
     """Unit code -> (telegram id, chat id) of its approved officials who have not blocked the bot."""
     by_unit: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for user in users.reachable():
-        assert user.telegram_id is not None  # reachable officials are on Telegram
-        by_unit[user.unit_code].append((user.telegram_id, user.chat_id or user.telegram_id))
+        by_unit[user.unit_code].append((user.telegram_id or user.chat, user.chat))
     return by_unit
 
 
 def _snoozed(
-    store: TaskStore, users: UserStore, today: date, done: set[tuple[str, str, str]], sent: set[tuple[object, ...]]
+    store: TaskStore,
+    users: UserStore,
+    today: date,
+    done: set[tuple[str, str, str]],
+    sent: set[tuple[str, str, str, int, str, int]],
 ) -> list[Reminder]:
     """Snoozed reminders due by today (one missed on a day nothing went out comes now), not yet delivered."""
     reachable = {u.telegram_id: u for u in users.reachable()}
@@ -114,7 +117,7 @@ def _snoozed(
         occurrence = date.fromisoformat(row["occurrence"])
         if user is None or occurrence_state(done, row["task_code"], occurrence, user.unit_code, today) == "done":
             continue
-        chat_id = user.chat_id or row["telegram_id"]
+        chat_id = user.chat
         reminder = Reminder(
             row["task_code"], occurrence, "snooze", 0, user.unit_code, row["telegram_id"], chat_id, row["remind_on"]
         )
@@ -131,7 +134,7 @@ def digest_due(store: TaskStore, users: UserStore, now: datetime, settings: Remi
     today = local_now(now, settings).date()
     sent = store.sent_keys()
     digests = [
-        Reminder("", today, "digest", 0, u.unit_code, u.telegram_id, u.chat_id or u.telegram_id, today.isoformat())
+        Reminder("", today, "digest", 0, u.unit_code, u.telegram_id, u.chat, today.isoformat())
         for u in users.reachable(unit_codes=[settings.digest_unit])
         if u.telegram_id is not None
     ]

@@ -31,12 +31,13 @@ STEPS = {"hang-thang": 1, "hang-quy": 3, "6-thang": 6, "hang-nam": 12}  # months
 DEFAULT_LEADS = [7, 3, 1, 0]
 ReminderKind = Literal["lead", "overdue", "snooze", "digest"]
 OccurrenceState = Literal["open", "done", "overdue"]
+LogKey = tuple[str, str, str, int, str, int]  # task code, occurrence, kind, lead, day, Telegram id
 migrations = Migrations("cchc.tasks")
 
 
 @migrations()
 def m001_tasks(db: sqlite_utils.Database) -> None:
-    db["tasks"].create(
+    db.table("tasks").create(
         {
             "code": str,
             "title": str,
@@ -50,15 +51,15 @@ def m001_tasks(db: sqlite_utils.Database) -> None:
         },
         pk="code",
     )
-    db["completions"].create(
+    db.table("completions").create(
         {"task_code": str, "occurrence": str, "unit_code": str, "done_by": int, "done_at": str},
         pk=("task_code", "occurrence", "unit_code"),
     )
-    db["reminder_log"].create(
+    db.table("reminder_log").create(
         {"task_code": str, "occurrence": str, "lead": int, "telegram_id": int, "sent_at": str, "message_id": int},
         pk=("task_code", "occurrence", "lead", "telegram_id"),
     )
-    db["snoozes"].create(
+    db.table("snoozes").create(
         {"task_code": str, "occurrence": str, "telegram_id": int, "remind_on": str},
         pk=("task_code", "occurrence", "telegram_id"),
     )
@@ -133,7 +134,7 @@ class Reminder(NamedTuple):
     chat_id: int
     day: str = ""  # the day a snoozed reminder comes back for, or the digest's day (ISO)
 
-    def log_key(self) -> tuple[str, str, str, int, str, int]:
+    def log_key(self) -> LogKey:
         """What the reminder log remembers it by: the same key is never sent twice."""
         occurrence = "" if self.kind == "digest" else self.occurrence.isoformat()
         return (self.task_code, occurrence, self.kind, self.lead, self.day, self.telegram_id)
@@ -238,7 +239,7 @@ class TaskStore:
         ]
         return sorted(found, key=lambda o: (o.deadline, o.task.code, o.unit_code))
 
-    def sent_keys(self) -> set[tuple[str, str, str, int, str, int]]:
+    def sent_keys(self) -> set[LogKey]:
         """The log keys (`Reminder.log_key`) of every reminder Telegram accepted."""
         sql = "SELECT task_code, occurrence, kind, lead, day, telegram_id FROM reminder_log"
         return {(r[0], r[1], r[2], r[3], r[4], r[5]) for r in self.db.execute(sql)}

@@ -78,6 +78,14 @@ class User(Record):
     source: str = Field("telegram", description="telegram (registered at /start) or csv (imported).")
     blocked: bool = Field(False, description="The official blocked the bot; cleared when they write again.")
 
+    @property
+    def chat(self) -> int:
+        """Where the bot writes to the official: the chat recorded, else their private chat (the user's id)."""
+        chat = self.chat_id or self.telegram_id
+        if chat is None:
+            raise ValueError(f"user #{self.id} is not linked to Telegram")
+        return chat
+
 
 def normalize_phone(raw: str) -> str:
     """'+84 912 345 678' -> '0912345678'; '' stays ''."""
@@ -148,7 +156,9 @@ class UserStore:
             else:
                 self.db.table("users").insert({**row, "phone": "", "created_at": utc_now()})
         self.audit(telegram_id, "register", str(telegram_id), f"{full_name} / {unit_code} / {position} / {status}")
-        return self.by_telegram(telegram_id)  # type: ignore[return-value]
+        registered = self.by_telegram(telegram_id)
+        assert registered is not None, "the registration was just written"
+        return registered
 
     def link_by_phone(self, telegram_id: int, chat_id: int, phone: str) -> User | None:
         """Match a shared phone number to an imported staff row; the official is approved at once."""
@@ -248,7 +258,7 @@ class UserStore:
             "answered": int(answered),
             "citations": json.dumps([c.model_dump() for c in citations], ensure_ascii=False),
         }
-        return self.db.table("answers").insert(row).last_pk
+        return int(self.db.table("answers").insert(row).last_pk or 0)
 
     def answer_record(self, answer_id: int) -> tuple[str, list[Citation]] | None:
         rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))

@@ -125,7 +125,7 @@ async def test_overdue_notice_and_daily_digest(world, stand_in, sample_index) ->
     async with running_bot(settings, stand_in, sample_index, users, tasks, clock) as app:
         await stand_in.wait_for(lambda s: s.chat_id == NV_1 and "Tổng hợp việc quá hạn" in s.text)
         await stand_in.wait_for(lambda s: s.chat_id == TP_1 and "Quá hạn" in s.text and "đã quá hạn 1 ngày" in s.text)
-        digest = [s for s in stand_in.to(NV_1, "sendMessage") if "Tổng hợp" in s.text][0]
+        digest = next(s for s in stand_in.to(NV_1, "sendMessage") if "Tổng hợp" in s.text)
         assert "<b>Phòng Tư pháp</b>\n• Báo cáo CCHC hằng quý — hạn 15/12/2026" in digest.text
         assert "<b>UBND xã An Phú</b>" in digest.text
         assert await send_due(app) == 0  # once a day
