@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
+from knowledge.labels import shorten
 from knowledge.records import Answer, Citation, DocumentMeta
 
 HELP = (
@@ -73,11 +74,6 @@ def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
     return messages
 
 
-def _short(text: str, limit: int = 180) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 def answer_messages(answer: Answer) -> list[str]:
     """The reply to a question: citation in bold, the answering sentence, the quoted clause, related ones."""
     if not answer.answered or not answer.citations:
@@ -89,7 +85,7 @@ def answer_messages(answer: Answer) -> list[str]:
     blocks += quote(best.text, answer.highlight)
     others = answer.citations[1:]
     if others:
-        lines = [f"• <b>{escape(c.label)}</b>: {escape(_short(c.text))}" for c in others]
+        lines = [f"• <b>{escape(c.label)}</b>: {escape(shorten(c.text, 180))}" for c in others]
         blocks.append("<b>Điều khoản liên quan</b>\n" + "\n".join(lines))
     return pack(blocks)
 

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm import tqdm
 
+from base.settings import first_error
 from ingest.readers import READERS, DocumentError, read_text
 from ingest.structure import ParsedDocument, parse
 from knowledge.index import ClauseIndex, Passage, build_passages
@@ -96,10 +97,7 @@ def read_sidecar(path: Path | None) -> Sidecar:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DocumentError(f"{path}: sidecar cannot be read ({exc.__class__.__name__})") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise DocumentError(f"{path}: {where}: {reason}") from None
+        raise DocumentError(f"{path}: {first_error(exc)}") from None
 
 
 def document_meta(path: Path, parsed: ParsedDocument, sidecar: Sidecar) -> DocumentMeta:
@@ -163,7 +161,7 @@ class Ingester:
         pending: list[_Prepared] = []
         for path in find_files(paths):
             try:
-                prepared = self._check(path, known, seen, report)
+                prepared = self._parse_if_changed(path, known, seen, report)
             except DocumentError as exc:
                 report.failed.append((str(path), str(exc)))
                 continue
@@ -177,7 +175,7 @@ class Ingester:
         self._repair_vectors()
         return report
 
-    def _check(
+    def _parse_if_changed(
         self, path: Path, known: dict[str, dict], seen: dict[str, Path], report: IngestReport
     ) -> _Prepared | None:
         """Parse a file unless its hash is unchanged; None when it can be skipped."""

@@ -345,7 +345,7 @@ def _feed(block: str, cur: _Cursor) -> None:
         cur.append(block)
 
 
-def _closing_start(parts: list[_Part], has_articles: bool) -> int:
+def _closing_count(parts: list[_Part], has_articles: bool) -> int:
     """How many trailing paragraphs of the last clause are the document's closing text."""
     if not parts:
         return 0
@@ -382,7 +382,7 @@ def parse(text: str, doc_id: str) -> ParsedDocument:
     cur = _Cursor()
     for block in body:
         _feed(block, cur)
-    closing = _closing_start(cur.parts, has_articles=cur.article is not None)
+    closing = _closing_count(cur.parts, has_articles=cur.article is not None)
     if closing:
         last = cur.parts[-1]
         last.paras, tail = last.paras[:-closing], last.paras[-closing:]

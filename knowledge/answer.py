@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from knowledge.index import ClauseIndex, Hit
-from knowledge.labels import citation_label
+from knowledge.labels import citation_label, shorten
 from knowledge.records import Answer, Citation, Clause, DocumentMeta
 from knowledge.vietnamese import fold, normalize, terms
 
@@ -101,7 +101,7 @@ def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) 
     )
 
 
-def render(best: Clause, citations: list[Citation], highlight: str, title: str) -> str:
+def compose_text(best: Clause, citations: list[Citation], highlight: str, title: str) -> str:
     """Plain-text answer: where it is written, the answering sentence, the clause, related clauses.
 
     Related clauses of the same document (`title`) are named without repeating the document's name.
@@ -117,13 +117,8 @@ def render(best: Clause, citations: list[Citation], highlight: str, title: str) 
         lines += ["", "Điều khoản liên quan:"]
         for c in citations[1:]:
             label = c.label.removesuffix(f" {title}") if c.doc_id == head.doc_id else c.label
-            lines.append(f"- {label}: {_shorten(c.text)}")
+            lines.append(f"- {label}: {shorten(c.text)}")
     return "\n".join(lines)
-
-
-def _shorten(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answer:
@@ -148,7 +143,7 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
     return Answer(
         question=question,
         answered=True,
-        answer=render(best, shown, highlight, documents[best.doc_id].title),
+        answer=compose_text(best, shown, highlight, documents[best.doc_id].title),
         highlight=highlight,
         citations=shown,
     )

@@ -52,3 +52,9 @@ def clause_label(loc: str, has_articles: bool) -> str:
 def citation_label(clause_label_text: str, document_title: str) -> str:
     """'điểm c khoản 2' + 'Chỉ thị ...' -> 'điểm c khoản 2 Chỉ thị ...'."""
     return f"{clause_label_text} {document_title}".strip()
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """A clause on one line, cut at a word before `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
