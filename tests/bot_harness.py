@@ -1,10 +1,14 @@
-"""Run the real Application against the Bot API stand-in, the way `cchc serve` runs it."""
+"""Run the real Application against the Bot API stand-in, the way `cchc serve` runs it, and talk to it."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
@@ -14,9 +18,11 @@ from knowledge.index import ClauseIndex
 from office.broadcasts import Outbox
 from office.tasks import TaskStore
 from office.users import UserStore
-from tests.botapi import BotApiStandIn
+from tests.botapi import BotApiStandIn, Sent, callback_update, message_update
 
 TOKEN = "123456:TEST-TOKEN-not-a-secret"
+ADMIN = 1001  # the admin of the settings the bot tests use (telegram.admins)
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @asynccontextmanager
@@ -68,3 +74,67 @@ def add_officials(
     ]
     users.db["users"].insert_all(rows)
     return [r["telegram_id"] for r in rows]
+
+
+def approve(users: UserStore, telegram_id: int, unit: str = "TP", name: str = "Trần Thị B") -> None:
+    user = users.register(telegram_id, telegram_id, name, unit, "Công chức", approved=True)
+    assert user.status == "approved"
+
+
+def answers_to(stand_in: BotApiStandIn, chat_id: int) -> list[Sent]:
+    return [s for s in stand_in.to(chat_id, "sendMessage")]
+
+
+class TagBalance(HTMLParser):
+    """Checks that a message's HTML is well formed on its own (what Telegram's parser demands)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.ok = True
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.ok = self.ok and bool(self.stack) and self.stack.pop() == tag
+
+
+def well_formed(html: str) -> bool:
+    checker = TagBalance()
+    checker.feed(html)
+    return checker.ok and not checker.stack
+
+
+async def ask(stand_in: BotApiStandIn, user_id: int, text: str, expect: str) -> Sent:
+    """Send a question and wait for the reply containing `expect`."""
+    before = len(stand_in.sent)
+    stand_in.push_update(message_update(user_id, text))
+    found = await stand_in.wait_for(lambda s: s in stand_in.sent[before:] and s.chat_id == user_id and expect in s.text)
+    return found[0]
+
+
+async def press(stand_in: BotApiStandIn, user_id: int, message: Sent, data: str) -> None:
+    stand_in.push_update(callback_update(user_id, data, message))
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
+    """Wait until `predicate()` holds (checked every 50 ms), or fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+class Clock:
+    """A settable clock for the bot (local time in Hồ Chí Minh City)."""
+
+    def __init__(self, moment: str) -> None:
+        self.set(moment)
+
+    def set(self, moment: str) -> None:
+        self.now = datetime.fromisoformat(moment).replace(tzinfo=HCM)
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -232,6 +232,11 @@ class BotApiStandIn:
         self._record("editMessageText", chat_id, text, params, message_id)  # type: ignore[arg-type]
         return self._ok({**self._message(chat_id, text=text), "message_id": message_id})  # type: ignore[arg-type]
 
+    async def _editMessageReplyMarkup(self, params: dict, chat_id: int | None) -> web.Response:
+        message_id = int(params.get("message_id", 0))
+        self._record("editMessageReplyMarkup", chat_id or 0, "", params, message_id)
+        return self._ok({**self._message(chat_id or 0, text=""), "message_id": message_id})
+
     async def _answerCallbackQuery(self, params: dict, chat_id: int | None) -> web.Response:
         self._record("answerCallbackQuery", 0, str(params.get("text", "")), params, 0)
         return self._ok(True)

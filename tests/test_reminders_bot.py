@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,8 @@ from base.database import open_database
 from bot.reminders import send_due
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import running_bot
+from tests.bot_harness import ADMIN, Clock, ask, press, running_bot, until
 from tests.botapi import BotApiStandIn, message_update
-from tests.test_bot import ADMIN, ask, press
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TP_1, TP_2, XA_1, NV_1 = 11, 12, 21, 31
@@ -24,19 +23,6 @@ TASKS = (
     "BC-QUY,Báo cáo CCHC hằng quý,Gửi báo cáo về phòng Nội vụ.,chi-thi-cchc-thi-xa:2.đ,TP;XAP,2026-12-15,hang-quy,"
     "7;3;1;0\n"
 )
-
-
-class Clock:
-    """A settable clock for the bot (local time in Hồ Chí Minh City)."""
-
-    def __init__(self, moment: str) -> None:
-        self.set(moment)
-
-    def set(self, moment: str) -> None:
-        self.now = datetime.fromisoformat(moment).replace(tzinfo=HCM)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -51,15 +37,22 @@ def world(tmp_path: Path, sample_index):
     return settings, users, tasks, tmp_path / "cchc.db"
 
 
+@pytest.fixture
+def reminder_runs(caplog: pytest.LogCaptureFixture) -> Callable[[], int]:
+    """How many runs of the reminder job have finished (each logs "reminders sent: N")."""
+    caplog.set_level(logging.INFO, logger="bot.reminders")
+    return lambda: caplog.text.count("reminders sent:")
+
+
 def reminders_to(stand_in: BotApiStandIn, chat_id: int) -> list:
     return [s for s in stand_in.to(chat_id, "sendMessage") if "Nhắc việc" in s.text or "Quá hạn" in s.text]
 
 
-async def test_reminder_done_by_one_official_stops_the_unit(world, stand_in, sample_index) -> None:
+async def test_reminder_done_by_one_official_stops_the_unit(world, stand_in, sample_index, reminder_runs) -> None:
     settings, users, tasks, _ = world
     clock = Clock("2026-12-08 07:00")  # before the sending hour: the catch-up at start sends nothing
     async with running_bot(settings, stand_in, sample_index, users, tasks, clock) as app:
-        await asyncio.sleep(2.5)
+        await until(lambda: reminder_runs() == 1)
         assert reminders_to(stand_in, TP_1) == []
         clock.set("2026-12-08 08:00")
         assert await send_due(app) == 3  # two TP officials and one XAP official
@@ -92,30 +85,28 @@ async def test_snooze_reminds_again_the_next_day(world, stand_in, sample_index) 
         assert len(reminders_to(stand_in, TP_1)) == 2 and len(reminders_to(stand_in, TP_2)) == 1
 
 
-async def test_restart_never_repeats_and_catches_up(world, stand_in, sample_index) -> None:
+async def test_restart_never_repeats_and_catches_up(world, stand_in, sample_index, reminder_runs) -> None:
     settings, users, tasks, database = world
     clock = Clock("2026-12-08 08:00")
     async with running_bot(settings, stand_in, sample_index, users, tasks, clock) as app:
-        await stand_in.wait_for(lambda s: s.chat_id == XA_1 and "Nhắc việc" in s.text)
-        await asyncio.sleep(0.3)
+        await until(lambda: reminder_runs() == 1)
         assert await send_due(app) == 0
     reopened = open_database(database)  # a restart: new stores on the same file
     async with running_bot(settings, stand_in, sample_index, UserStore(reopened), TaskStore(reopened, settings), clock):
-        await asyncio.sleep(3)  # the catch-up run at start has happened
+        await until(lambda: reminder_runs() == 2)  # the catch-up run at start has happened
     assert len(reminders_to(stand_in, TP_1)) == 1 and len(reminders_to(stand_in, XA_1)) == 1
     # Down from the 9th to the 14th: started at 15:00 on the 14th, the 1-day reminder goes once.
     clock.set("2026-12-14 15:00")
     async with running_bot(settings, stand_in, sample_index, UserStore(reopened), TaskStore(reopened, settings), clock):
-        await stand_in.wait_for(lambda s: s.chat_id == TP_2 and "(còn 1 ngày)" in s.text)
-        await asyncio.sleep(0.5)
+        await until(lambda: reminder_runs() == 3)
     assert [("còn 1 ngày" in s.text) for s in reminders_to(stand_in, TP_2)] == [False, True]
 
 
-async def test_night_start_sends_nothing(world, stand_in, sample_index) -> None:
+async def test_night_start_sends_nothing(world, stand_in, sample_index, reminder_runs) -> None:
     settings, users, tasks, _ = world
     clock = Clock("2026-12-14 22:30")
     async with running_bot(settings, stand_in, sample_index, users, tasks, clock):
-        await asyncio.sleep(2.5)
+        await until(lambda: reminder_runs() == 1)
     assert reminders_to(stand_in, TP_1) == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.quota import QuestionQuota
 from bot.render import answer_messages, pages, quote
 from knowledge.records import Answer, Citation
-from tests.test_bot import well_formed
+from tests.bot_harness import well_formed
 
 
 def citation(text: str, loc: str = "1") -> Citation:
