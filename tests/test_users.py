@@ -1,0 +1,65 @@
+"""The officials' store on its own: registration, lookup, who can be reached, blocking, answers and votes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from base.database import open_database
+from knowledge.records import Citation
+from office.users import UserStore, normalize_phone
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> UserStore:
+    return UserStore(open_database(tmp_path / "cchc.db"))
+
+
+def test_registration_is_pending_until_approved_and_audited(users: UserStore) -> None:
+    pending = users.register(11, 11, "  Nguyễn Văn A ", "TP", "Công chức", approved=False)
+    assert (pending.full_name, pending.status, pending.source) == ("Nguyễn Văn A", "pending", "telegram")
+    assert users.set_status(pending.id, "approved", actor=1).status == "approved"
+    assert users.set_status(999, "approved", actor=1) is None
+    assert [e["action"] for e in users.audit_entries()] == ["register", "status:approved"]
+
+
+def test_reachable_means_approved_on_telegram_and_not_blocked(users: UserStore) -> None:
+    for telegram_id, unit, approved in ((11, "TP", True), (12, "TP", False), (21, "XAP", True), (22, "XAP", True)):
+        users.register(telegram_id, telegram_id, f"Cán bộ {telegram_id}", unit, "Công chức", approved=approved)
+    users.mark_blocked(22)
+    assert [u.telegram_id for u in users.reachable()] == [11, 21]
+    assert [u.telegram_id for u in users.reachable(unit_codes=["XAP"])] == [21]
+    assert [u.telegram_id for u in users.find(status="pending")] == [12]
+    users.mark_reachable(22)
+    assert [u.telegram_id for u in users.reachable(unit_codes=["XAP"])] == [21, 22]
+
+
+def test_phone_numbers_are_normalised_and_link_an_imported_official() -> None:
+    assert normalize_phone("+84 912 345 678") == normalize_phone("0912.345.678") == "0912345678"
+    assert normalize_phone("") == ""
+
+
+def test_shared_phone_links_the_staff_row_and_drops_a_half_registration(users: UserStore, tmp_path: Path) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    header = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
+    assert users.import_csv(header + "Lê Văn C,TP,Công chức,0912 345 678,\n", settings) == (1, 0)
+    users.register(55, 55, "Lê C", "TP", "Công chức", approved=False)  # started /start, then shared the phone
+    linked = users.link_by_phone(55, 55, "+84912345678")
+    assert linked is not None and (linked.full_name, linked.status, linked.telegram_id) == ("Lê Văn C", "approved", 55)
+    assert len(users.find()) == 1
+    assert users.link_by_phone(56, 56, "0900000000") is None
+
+
+def test_answers_and_votes_make_the_feedback_csv(users: UserStore) -> None:
+    cited = [Citation(doc_id="d", loc="3", label="khoản 3", text="...", score=1.0)]
+    answer_id = users.record_answer(11, "Hạn nộp báo cáo?", True, cited)
+    assert users.answer_record(answer_id) == ("Hạn nộp báo cáo?", cited)
+    users.record_vote(answer_id, 11, -1)
+    users.record_vote(answer_id, 11, 1)  # a second vote replaces the first
+    rows = users.feedback_csv().splitlines()
+    assert rows[0] == "at,telegram_id,vote,question,citations" and len(rows) == 2
+    assert rows[1].endswith(",11,1,Hạn nộp báo cáo?,d:3")
+    assert users.answer_record(answer_id + 1) is None
