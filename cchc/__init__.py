@@ -1,1 +1,1 @@
-"""The `cchc` command line: the one place that wires ingest, knowledge and the bot together."""
+"""The `cchc` command line: the one place that wires ingest, knowledge, the town office and the bot together."""
