@@ -76,19 +76,25 @@ def api_base_url(settings: Settings) -> str:
 
 
 def registration_conversation() -> ConversationHandler:
+    """/start: name, unit, position. Typed answers count as much as buttons; a command mid-way (/start
+    included) asks the current step again, /huy cancels, so nobody is told "not approved" while registering."""
+    typed = filters.TEXT & ~filters.COMMAND
     with warnings.catch_warnings():  # per_message=False is intended: the flow is per user and chat
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
             entry_points=[CommandHandler("start", registration.start, filters.ChatType.PRIVATE)],
             states={
-                registration.NAME: [
-                    MessageHandler(filters.CONTACT, registration.got_contact),
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, registration.got_name),
-                ],
-                registration.UNIT: [CallbackQueryHandler(registration.got_unit, pattern=r"^unit:")],
-                registration.POSITION: [CallbackQueryHandler(registration.got_position, pattern=r"^pos:")],
+                registration.NAME: [MessageHandler(typed, registration.got_name)],
+                registration.UNIT: [MessageHandler(typed, registration.unit_typed)],
+                registration.POSITION: [MessageHandler(typed, registration.position_typed)],
             },
-            fallbacks=[CommandHandler(["huy", "cancel"], registration.cancel)],
+            fallbacks=[
+                CommandHandler(["huy", "cancel"], registration.cancel),
+                MessageHandler(filters.COMMAND, registration.resume),
+                MessageHandler(filters.CONTACT, registration.got_contact),
+                CallbackQueryHandler(registration.got_unit, pattern=r"^unit:"),
+                CallbackQueryHandler(registration.got_position, pattern=r"^pos:"),
+            ],
         )
 
 

@@ -19,7 +19,8 @@ from bot.access import admin_or_refused, button_data, callback_of, chat_id, mess
 from bot.render import HELP
 from bot.sending import send_html
 from bot.services import services
-from office.users import User
+from knowledge.labels import shorten
+from office.users import User, typed_position, typed_unit
 
 NAME, UNIT, POSITION = range(3)
 ASK_NAME = (
@@ -39,6 +40,56 @@ def describe(user: User, settings: Settings) -> str:
     return f"{escape(user.full_name)} · {escape(settings.unit_name(user.unit_code))} · {escape(user.position)}"
 
 
+def contact_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton("📱 Chia sẻ số điện thoại", request_contact=True)]],
+        one_time_keyboard=True,
+        resize_keyboard=True,
+    )
+
+
+def unit_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(u.name, callback_data=f"unit:{u.code}") for u in settings.units]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def position_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(p, callback_data=f"pos:{i}")] for i, p in enumerate(settings.positions)]
+    )
+
+
+def unit_prompt(name: str) -> str:
+    return f"Chào {escape(name)}. Xin chọn <b>đơn vị</b> công tác (bấm nút, hoặc gõ tên hay mã đơn vị):"
+
+
+def position_prompt(unit_name: str) -> str:
+    return f"Đơn vị: <b>{escape(unit_name)}</b>\nXin chọn <b>chức vụ</b> (bấm nút, hoặc gõ chức vụ):"
+
+
+def forget(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop what the official gave so far (the next /start begins again)."""
+    for key in ("full_name", "unit_code"):
+        user_data(context).pop(key, None)
+
+
+async def ask_step(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str = "") -> int:
+    """Ask the step the official is at (from what they gave so far), with its buttons; `note` goes first."""
+    settings = services(context).settings
+    data = user_data(context)
+    lead = f"{note}\n" if note else ""
+    if "full_name" not in data:
+        await reply(update, context, lead + ASK_NAME, reply_markup=contact_keyboard())
+        return NAME
+    if "unit_code" not in data:
+        prompt = unit_prompt(data["full_name"])
+        await reply(update, context, lead + prompt, reply_markup=unit_keyboard(settings))
+        return UNIT
+    prompt = position_prompt(settings.unit_name(data["unit_code"]))
+    await reply(update, context, lead + prompt, reply_markup=position_keyboard(settings))
+    return POSITION
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/start: greet a known official, or begin registration."""
     users = services(context).users
@@ -46,13 +97,17 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if user is not None:
         await reply(update, context, STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else ""))
         return ConversationHandler.END
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton("📱 Chia sẻ số điện thoại", request_contact=True)]],
-        one_time_keyboard=True,
-        resize_keyboard=True,
-    )
-    await reply(update, context, ASK_NAME, reply_markup=keyboard)
-    return NAME
+    forget(context)
+    return await ask_step(update, context)
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/start (or any other command) in the middle of registering: the step the official left off at."""
+    command = (message_of(update).text or "").split(maxsplit=1)[0]
+    if command.split("@")[0] == "/start":
+        return await ask_step(update, context, "Tiếp tục đăng ký:")
+    note = f"Bạn đang đăng ký sử dụng trợ lý; {escape(command)} dùng được sau khi đăng ký xong. Gõ /huy để hủy."
+    return await ask_step(update, context, note)
 
 
 async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -64,6 +119,8 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         await reply(update, context, "Xin chia sẻ số điện thoại của chính bạn (nút bên dưới).")
         return NAME
     user = users.link_by_phone(sender_id(update), chat_id(update), contact.phone_number)
+    if user is None and "full_name" in user_data(context):
+        return await ask_step(update, context, "Số này chưa có trong danh sách cán bộ; xin đăng ký tiếp.")
     if user is None:
         await reply(
             update,
@@ -72,6 +129,7 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
             reply_markup=ReplyKeyboardRemove(),
         )
         return NAME
+    forget(context)
     await reply(
         update,
         context,
@@ -82,69 +140,81 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The official's full name; then the unit, from a keyboard."""
-    settings = services(context).settings
+    """The official's full name; then the unit, from a keyboard or typed."""
     name = " ".join((message_of(update).text or "").split())
     if not 3 <= len(name) <= 100:
         await reply(update, context, "Xin nhập họ và tên đầy đủ (3 đến 100 ký tự).")
         return NAME
     user_data(context)["full_name"] = name
-    buttons = [InlineKeyboardButton(u.name, callback_data=f"unit:{u.code}") for u in settings.units]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    await reply(
-        update,
-        context,
-        f"Chào {escape(name)}. Xin chọn <b>đơn vị</b> công tác:",
-        reply_markup=InlineKeyboardMarkup(rows),
-    )
-    return UNIT
+    return await ask_step(update, context)
 
 
 async def got_unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The unit chosen; then the position."""
+    """The unit pressed (also from an earlier keyboard, to change it); then the position."""
     settings = services(context).settings
     query = callback_of(update)
     unit = settings.unit(button_data(update).split(":", 1)[1])
     await query.answer()
-    if unit is None:
-        return UNIT
-    user_data(context)["unit_code"] = unit.code
-    buttons = [[InlineKeyboardButton(p, callback_data=f"pos:{i}")] for i, p in enumerate(settings.positions)]
-    await query.edit_message_text(
-        f"Đơn vị: <b>{escape(unit.name)}</b>\nXin chọn <b>chức vụ</b>:",
-        reply_markup=InlineKeyboardMarkup(buttons),
-    )
+    data = user_data(context)
+    if unit is None or "full_name" not in data:
+        return await ask_step(update, context)
+    data["unit_code"] = unit.code
+    await query.edit_message_text(position_prompt(unit.name), reply_markup=position_keyboard(settings))
     return POSITION
 
 
+async def unit_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A unit typed instead of pressed: taken when it names one unit, else the step is asked again."""
+    text = message_of(update).text or ""
+    unit = typed_unit(services(context).settings, text)
+    if unit is None:
+        note = f"Chưa nhận ra đơn vị «{escape(shorten(text, 60))}». Xin bấm một nút bên dưới."
+        return await ask_step(update, context, note)
+    user_data(context)["unit_code"] = unit.code
+    return await ask_step(update, context)
+
+
 async def got_position(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The position chosen: register, approved at once or sent to the admins."""
-    found = services(context)
-    settings, users = found.settings, found.users
+    """The position pressed: register."""
+    settings = services(context).settings
     query = callback_of(update)
     await query.answer()
     try:
         position = settings.positions[int(button_data(update).split(":", 1)[1])]
     except (IndexError, ValueError):
         return POSITION
+    if not {"full_name", "unit_code"} <= user_data(context).keys():
+        return await ask_step(update, context)
+    text = await register(update, context, position)
+    await query.edit_message_text(text)
+    return ConversationHandler.END
+
+
+async def position_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A position typed instead of pressed: taken when it names one position, else the step is asked again."""
+    text = message_of(update).text or ""
+    position = typed_position(services(context).settings, text)
+    if position is None:
+        note = f"Chưa nhận ra chức vụ «{escape(shorten(text, 60))}». Xin bấm một nút bên dưới."
+        return await ask_step(update, context, note)
+    await reply(update, context, await register(update, context, position))
+    return ConversationHandler.END
+
+
+async def register(update: Update, context: ContextTypes.DEFAULT_TYPE, position: str) -> str:
+    """Record the registration, approved at once or sent to the admins; the text to tell the official."""
+    found = services(context)
+    settings, users = found.settings, found.users
     telegram_id = sender_id(update)
     approved = not settings.telegram.approval_required or settings.telegram.is_admin(telegram_id)
     data = user_data(context)
-    user = users.register(
-        telegram_id,
-        chat_id(update),
-        data["full_name"],
-        data["unit_code"],
-        position,
-        approved=approved,
-    )
+    user = users.register(telegram_id, chat_id(update), data["full_name"], data["unit_code"], position, approved)
+    forget(context)
     summary = describe(user, settings)
     if approved:
-        await query.edit_message_text(f"Đăng ký thành công: {summary}.\n\n{HELP}")
-        return ConversationHandler.END
-    await query.edit_message_text(f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}")
+        return f"Đăng ký thành công: {summary}.\n\n{HELP}"
     await notify_admins(context, user, summary)
-    return ConversationHandler.END
+    return f"Đã gửi yêu cầu: {summary}.\n{STATUS_TEXT['pending']}"
 
 
 async def notify_admins(context: ContextTypes.DEFAULT_TYPE, user: User, summary: str) -> None:
@@ -170,7 +240,8 @@ async def notify_admins(context: ContextTypes.DEFAULT_TYPE, user: User, summary:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/huy: stop registering."""
+    """/huy: stop registering; what was given so far is forgotten."""
+    forget(context)
     await reply(update, context, "Đã hủy đăng ký. Gõ /start để bắt đầu lại.", reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
 

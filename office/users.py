@@ -18,8 +18,9 @@ from sqlite_utils.migrations import Migrations
 
 from base.database import utc_now
 from base.records import Record
-from base.settings import Settings
+from base.settings import Settings, Unit
 from knowledge.records import Citation
+from knowledge.vietnamese import fold, normalize
 from office.rows import BadRows, FileRow, by_row, check_rows, repeated, settings_in
 
 Status = Literal["pending", "approved", "rejected", "inactive"]
@@ -93,6 +94,47 @@ def normalize_phone(raw: str) -> str:
     if digits.startswith("84") and len(digits) >= 11:
         digits = "0" + digits[2:]
     return digits
+
+
+def typed_words(text: str) -> tuple[str, ...]:
+    """What an official typed, as folded words: 'Ủy ban nhân dân xã An Phú' -> ('ubnd', 'xa', 'an', 'phu')."""
+    folded = " " + " ".join(re.findall(r"\w+", fold(normalize(text)))) + " "
+    return tuple(folded.replace(" uy ban nhan dan ", " ubnd ").split())
+
+
+def pick_typed(text: str, choices: dict[str, list[str]]) -> str | None:
+    """The one choice an official's typed text names, else None.
+
+    `choices` maps a key to the names it goes by. The text names a key when it is one of its names, else
+    when it begins one of them, else when it stands whole-word inside one; at the first of these levels
+    where anything fits, exactly one key must fit. Accents, case, punctuation and 'UBND' / 'Ủy ban nhân
+    dân' do not matter.
+    """
+    typed = typed_words(text)
+    if not typed:
+        return None
+    named = {key: [typed_words(name) for name in names] for key, names in choices.items()}
+
+    def inside(words: tuple[str, ...]) -> bool:
+        return any(words[i : i + len(typed)] == typed for i in range(len(words) - len(typed) + 1))
+
+    for fits in (typed.__eq__, lambda w: w[: len(typed)] == typed, inside):
+        keys = [key for key, forms in named.items() if any(fits(words) for words in forms)]
+        if keys:
+            return keys[0] if len(keys) == 1 else None
+    return None
+
+
+def typed_unit(settings: Settings, text: str) -> Unit | None:
+    """The unit an official typed: its code or name, with or without accents, or enough of its name to
+    single it out ('xã An Phú' for 'UBND xã An Phú', 'tu phap' for 'Phòng Tư pháp')."""
+    code = pick_typed(text, {u.code: [u.code, u.name] for u in settings.units})
+    return settings.unit(code) if code else None
+
+
+def typed_position(settings: Settings, text: str) -> str | None:
+    """The position an official typed ('cong chuc', 'Phó chủ tịch'), as config.yaml lists it."""
+    return pick_typed(text, {p: [p] for p in settings.positions})
 
 
 class UserStore:
