@@ -19,9 +19,10 @@ from base.settings import first_error
 from ingest.readers import READERS, DocumentError, read_text
 from ingest.structure import ParsedDocument, parse
 from knowledge.index import ClauseIndex, Passage, build_passages
+from knowledge.labels import full_title, short_name
 from knowledge.records import DocumentMeta
 
-PARSER_VERSION = "2"  # bump when parsing changes, so every file is read again
+PARSER_VERSION = "3"  # bump when parsing changes, so every file is read again
 
 
 class Sidecar(BaseModel):
@@ -30,7 +31,7 @@ class Sidecar(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, pattern=r"^[\w.-]+$", description="doc_id (else the file's stem).")
-    ten: str | None = Field(None, description="Short name used in citations.")
+    ten: str | None = Field(None, description="Short name used in lists and citations.")
     so_hieu: str | None = None
     loai_van_ban: str | None = None
     ngay_ban_hanh: str | None = None
@@ -101,18 +102,13 @@ def read_sidecar(path: Path | None) -> Sidecar:
 
 
 def document_meta(path: Path, parsed: ParsedDocument, sidecar: Sidecar) -> DocumentMeta:
-    """Facts from the text, overridden by the sidecar where it speaks."""
+    """Facts from the text, overridden by the sidecar where it speaks; the short name is the sidecar's
+    `ten`, else made from the type and number or subject (knowledge.labels.short_name)."""
     doc_type = sidecar.loai_van_ban or parsed.doc_type
     number = sidecar.so_hieu or parsed.number
     subject = sidecar.trich_yeu or parsed.subject
-    if sidecar.ten:
-        title = sidecar.ten
-    elif number:
-        title = f"{doc_type or 'Văn bản'} {number}"
-    elif parsed.name:
-        title = parsed.name
-    else:
-        title = f"{doc_type or 'Văn bản'} {subject[:1].lower()}{subject[1:]}".strip()
+    title = sidecar.ten or short_name(doc_type, number, subject, parsed.name)
+    whole = full_title(doc_type, number, subject, parsed.name)
     return DocumentMeta(
         doc_id=sidecar.id or path.stem,
         doc_type=doc_type,
@@ -123,6 +119,7 @@ def document_meta(path: Path, parsed: ParsedDocument, sidecar: Sidecar) -> Docum
         effect=sidecar.hieu_luc or parsed.effect,
         amends=sidecar.sua_doi if sidecar.sua_doi is not None else parsed.amends,
         title=title,
+        full_title=whole if len(whole) > len(title) else title,
         source=str(path),
     )
 

@@ -63,6 +63,14 @@ def m002_clause_division(db: sqlite_utils.Database) -> None:
     db.table("clauses").add_column("division", str, not_null_default="")
 
 
+@migrations()
+def m003_document_full_title(db: sqlite_utils.Database) -> None:
+    """Documents keep their whole title beside the short name; until the next ingest the stored title
+    (then the whole one) stands for both."""
+    db.table("documents").add_column("full_title", str, not_null_default="")
+    db.execute("UPDATE documents SET full_title = title")
+
+
 def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
     row = meta.model_dump()
     row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
