@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from knowledge.labels import shorten
+from knowledge.answer import answer_layout
 from knowledge.records import Answer, Citation, DocumentMeta
 
 HELP = (
@@ -74,20 +74,34 @@ def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
     return messages
 
 
+class Html:
+    """Telegram's look of an answer's parts: escaped HTML, the quote in <blockquote> with the answering
+    sentence in bold."""
+
+    def direct(self, line: str) -> list[str]:
+        label, _, span = line.partition(": ")
+        return [f"✅ <b>{escape(label)}:</b> {escape(span)}" if span else f"✅ {escape(line)}"]
+
+    def citation(self, label: str, document: str) -> list[str]:
+        return [f"📌 <b>{escape(label)}</b>" + (f"\n<i>{escape(document)}</i>" if document else "")]
+
+    def notes(self, notes: list[str]) -> list[str]:
+        return ["\n".join(f"⚠️ <i>{escape(note)}</i>" for note in notes)]
+
+    def quote(self, text: str, marked: str) -> list[str]:
+        return quote(text, marked)
+
+    def related(self, items: list[tuple[str, str]]) -> list[str]:
+        lines = [f"• <b>{escape(label)}</b>: {escape(text)}" for label, text in items]
+        return ["<b>Điều khoản liên quan</b>\n" + "\n".join(lines)]
+
+
 def answer_messages(answer: Answer) -> list[str]:
-    """The reply to a question: citation in bold, the answering sentence, the quoted clause, related ones."""
-    if not answer.answered or not answer.citations:
+    """The reply to a question: the answer's layout (knowledge.answer.AnswerLayout) in Telegram HTML."""
+    layout = answer_layout(answer)
+    if layout is None:
         return [escape(answer.answer)]
-    best = answer.citations[0]
-    blocks = [f"📌 <b>{escape(best.label)}</b>"]
-    if answer.highlight and answer.highlight.strip() != best.text.strip():
-        blocks[0] += f"\n<i>Nội dung trả lời:</i> {escape(answer.highlight)}"
-    blocks += quote(best.text, answer.highlight)
-    others = answer.citations[1:]
-    if others:
-        lines = [f"• <b>{escape(c.label)}</b>: {escape(shorten(c.text, 180))}" for c in others]
-        blocks.append("<b>Điều khoản liên quan</b>\n" + "\n".join(lines))
-    return pack(blocks)
+    return pack(layout.blocks(Html()))
 
 
 def citations_messages(citations: list[Citation]) -> list[str]:
@@ -110,13 +124,15 @@ def pages(title: str, text: str, budget: int = 3500) -> list[str]:
 
 
 def documents_message(documents: list[DocumentMeta], clause_counts: dict[str, int]) -> str:
-    """/nguon: the loaded documents with number, date, issuer, title and validity."""
+    """/nguon: the loaded documents by short name, with their whole title, number, date, issuer and validity."""
     if not documents:
         return "Chưa có văn bản nào được nạp."
     lines = ["<b>Các văn bản đã nạp</b>"]
     for d in documents:
         facts = " · ".join(escape(x) for x in (d.number, d.issued, d.issuer, d.effect) if x)
         lines.append(f"• <b>{escape(d.title)}</b> ({clause_counts.get(d.doc_id, 0)} điều khoản)")
+        if d.full_title and d.full_title != d.title:
+            lines.append(f"  <i>{escape(d.full_title)}</i>")
         if facts:
             lines.append(f"  {facts}")
     return "\n".join(lines)

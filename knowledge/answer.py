@@ -3,6 +3,9 @@
 The best clause is quoted under its Vietnamese citation label, the sentence that answers is picked out (a
 deadline when the question asks when, a unit when it asks who), and a few related clauses follow. Every
 citation is looked up again in SQLite before it is shown; one that does not resolve is dropped.
+
+`AnswerLayout` is the one order of an answer's parts, drawn from the Answer record; the console
+(`compose_text`) and Telegram (`bot.render.answer_messages`) only choose how each part looks.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from knowledge.index import ClauseIndex, Hit
 from knowledge.labels import citation_label, shorten
@@ -98,27 +102,87 @@ def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) 
         label=citation_label(clause.label, document.title),
         text=clause.text,
         score=round(hit.score, 4),
+        document_title=document.full_title or document.title,
     )
 
 
-def compose_text(best: Clause, citations: list[Citation], highlight: str, title: str) -> str:
-    """Plain-text answer: where it is written, the answering sentence, the clause, related clauses.
+class PartRenderer(Protocol):
+    """How one medium shows each part of an answer; every method returns that part's blocks."""
 
-    Related clauses of the same document (`title`) are named without repeating the document's name.
-    """
-    head = citations[0]
-    lines = [f"Theo {head.label}:"]
-    if highlight and highlight != best.text.strip():
-        lines.append(f"» {highlight}")
-    if best.amends:
-        lines.append(f"(Quy định này sửa đổi, bổ sung {best.amends}.)")
-    lines += ["", f"Nguyên văn {best.label}:", best.text]
-    if len(citations) > 1:
-        lines += ["", "Điều khoản liên quan:"]
-        for c in citations[1:]:
-            label = c.label.removesuffix(f" {title}") if c.doc_id == head.doc_id else c.label
-            lines.append(f"- {label}: {shorten(c.text)}")
-    return "\n".join(lines)
+    def direct(self, line: str) -> list[str]: ...
+    def citation(self, label: str, document: str) -> list[str]: ...
+    def notes(self, notes: list[str]) -> list[str]: ...
+    def quote(self, text: str, marked: str) -> list[str]: ...
+    def related(self, items: list[tuple[str, str]]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class AnswerLayout:
+    """The parts of an answer in the one order every medium shows them: the direct line (when the
+    question asks something narrow), the citation by short name with the document's whole title, notes,
+    the clause quoted with the answering sentence marked, related clauses by short name."""
+
+    direct: str
+    citation: str
+    document: str  # the whole title, when it says more than the short name in `citation`
+    notes: list[str]
+    quote: str
+    marked: str  # the answering sentence within `quote` ('' when it is the whole clause)
+    related: list[tuple[str, str]]  # (citation label, the clause on one line)
+
+    def blocks(self, renderer: PartRenderer) -> list[str]:
+        """The answer as `renderer` shows it, part after part."""
+        found = renderer.direct(self.direct) if self.direct else []
+        found += renderer.citation(self.citation, self.document)
+        found += renderer.notes(self.notes) if self.notes else []
+        found += renderer.quote(self.quote, self.marked)
+        return found + (renderer.related(self.related) if self.related else [])
+
+
+def answer_layout(answer: Answer) -> AnswerLayout | None:
+    """The layout of an answer that cites something; None for an abstention."""
+    if not answer.answered or not answer.citations:
+        return None
+    best, others = answer.citations[0], answer.citations[1:]
+    marked = answer.highlight.strip()
+    document = best.document_title if best.document_title and not best.label.endswith(best.document_title) else ""
+    return AnswerLayout(
+        direct=answer.direct,
+        citation=best.label,
+        document=document,
+        notes=answer.notes,
+        quote=best.text,
+        marked=marked if marked and marked != best.text.strip() and marked in best.text else "",
+        related=[(c.label, shorten(c.text)) for c in others],
+    )
+
+
+class PlainText:
+    """The console's look: plain lines, the quote as '> ' lines with the answering sentence in **…**."""
+
+    def direct(self, line: str) -> list[str]:
+        return [line]
+
+    def citation(self, label: str, document: str) -> list[str]:
+        return [f"Theo {label}:" + (f"\n({document})" if document else "")]
+
+    def notes(self, notes: list[str]) -> list[str]:
+        return ["\n".join(f"⚠ {note}" for note in notes)]
+
+    def quote(self, text: str, marked: str) -> list[str]:
+        shown = text.replace(marked, f"**{marked}**", 1) if marked else text
+        return ["\n".join(f"> {line}" for line in shown.splitlines())]
+
+    def related(self, items: list[tuple[str, str]]) -> list[str]:
+        return ["Điều khoản liên quan:\n" + "\n".join(f"- {label}: {text}" for label, text in items)]
+
+
+def compose_text(answer: Answer) -> str:
+    """The answer as plain text (the console, `cchc ask`): its layout, or the abstention's sentence."""
+    layout = answer_layout(answer)
+    if layout is None:
+        return answer.answer
+    return "\n\n".join(layout.blocks(PlainText()))
 
 
 def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answer:
@@ -139,14 +203,15 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answe
         return Answer(question=question, answered=False, answer=NOT_FOUND)
     shown = citations[: top_k or settings.related + 1]
     best = next(h.clause for h in hits if h.clause.clause_id == f"{shown[0].doc_id}:{shown[0].loc}")
-    highlight = best_sentence(text, best)
-    return Answer(
+    result = Answer(
         question=question,
         answered=True,
-        answer=compose_text(best, shown, highlight, documents[best.doc_id].title),
-        highlight=highlight,
+        answer="",
+        highlight=best_sentence(text, best),
+        notes=[f"Quy định này sửa đổi, bổ sung {best.amends}."] if best.amends else [],
         citations=shown,
     )
+    return result.model_copy(update={"answer": compose_text(result)})
 
 
 def whole_unit(loc: str, has_articles: bool) -> str:

@@ -18,7 +18,8 @@ class DocumentMeta(Record):
     subject: str = Field("", description="Trích yếu: what the document is about.")
     effect: str = Field("", description="Hiệu lực: from when, or whether it is still in force.")
     amends: list[str] = Field(default_factory=list, description="Numbers of the documents it amends.")
-    title: str = Field("", description="Short name used in citations, e.g. 'Nghị định 107/2021/NĐ-CP'.")
+    title: str = Field("", description="Short name used in lists and citations, e.g. 'Nghị định 107/2021/NĐ-CP'.")
+    full_title: str = Field("", description="The whole title, shown once per answer and in /nguon.")
     source: str = Field("", description="Path of the file it was read from.")
 
 
@@ -46,9 +47,10 @@ class Citation(Record):
 
     doc_id: str
     loc: str
-    label: str = Field(description="Vietnamese citation: 'điểm c khoản 2 Chỉ thị ...'.")
+    label: str = Field(description="Vietnamese citation by the document's short name: 'điểm c khoản 2 Chỉ thị ...'.")
     text: str = Field(description="The clause quoted in full.")
     score: float = Field(description="Retrieval score; higher is better.")
+    document_title: str = Field("", description="The cited document's whole title (shown once per answer).")
 
 
 class Answer(Record):
@@ -58,4 +60,8 @@ class Answer(Record):
     answered: bool
     answer: str = Field(description="Plain-text answer in Vietnamese.")
     highlight: str = Field("", description="The sentence of the best clause that answers the question.")
+    direct: str = Field("", description="One short line drawn verbatim from the clause ('Hạn: …'), or ''.")
+    notes: list[str] = Field(
+        default_factory=list, description="Warnings: a cited document not in force, a change due later."
+    )
     citations: list[Citation] = Field(default_factory=list, description="Best first; empty if abstained.")

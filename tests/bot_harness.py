@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from html import unescape
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -104,6 +106,16 @@ def well_formed(html: str) -> bool:
     checker = TagBalance()
     checker.feed(html)
     return checker.ok and not checker.stack
+
+
+def as_text(messages: list[str]) -> str:
+    """Telegram messages as the official reads them: tags gone, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", "", "\n\n".join(messages)))
+
+
+def order_of(text: str, parts: list[str]) -> list[int]:
+    """Where each part first appears in a rendered answer (-1 when missing)."""
+    return [text.find(part) for part in parts]
 
 
 async def ask(stand_in: BotApiStandIn, user_id: int, text: str, expect: str) -> Sent:

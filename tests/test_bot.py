@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from html import escape
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,19 @@ from base.settings import RateLimitSettings, Settings
 from bot.app import build_application
 from knowledge.index import ClauseIndex
 from office.users import UserStore
-from tests.bot_harness import ADMIN, TOKEN, answers_to, approve, ask, press, running_bot, until, well_formed
+from tests.bot_harness import (
+    ADMIN,
+    TOKEN,
+    answers_to,
+    approve,
+    as_text,
+    ask,
+    order_of,
+    press,
+    running_bot,
+    until,
+    well_formed,
+)
 from tests.botapi import BOT_USER, message_update
 
 OFFICIAL = 2002
@@ -111,6 +124,29 @@ async def test_question_answered_with_citation_and_buttons(bot_settings, stand_i
         assert labels == ["📄 Toàn văn", "📚 Điều khoản liên quan", "👍", "👎"]
         typing = stand_in.to(OFFICIAL, "sendChatAction")
         assert typing and typing[0].text == "typing" and typing[0].at <= reply.at
+
+
+async def test_telegram_answer_has_the_console_answers_parts_in_its_order(
+    bot_settings, stand_in, sample_index, users
+) -> None:
+    from knowledge.answer import answer
+
+    approve(users, OFFICIAL)
+    question = "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
+    console = answer(sample_index, question)
+    async with running_bot(bot_settings, stand_in, sample_index, users):
+        reply = await ask(stand_in, OFFICIAL, question, "<b>khoản 3 Chỉ thị")
+    telegram = as_text([s.text for s in answers_to(stand_in, OFFICIAL)])
+    best, related = console.citations[0], console.citations[1:]
+    parts = [console.direct, best.label, best.document_title, console.highlight] + [c.label for c in related]
+    parts = [p for p in parts if p]
+    assert len(parts) >= 5 and best.label == "khoản 3 Chỉ thị về cải cách hành chính thị xã"
+    assert order_of(telegram, parts) == sorted(order_of(telegram, parts)) and -1 not in order_of(telegram, parts)
+    assert order_of(console.answer, parts) == sorted(order_of(console.answer, parts))
+    assert -1 not in order_of(console.answer, parts)
+    assert telegram.count(best.document_title) == console.answer.count(best.document_title) == 1
+    assert f"<b>{escape(console.highlight)}</b>" in reply.text  # the answering sentence marked
+    assert all(" Chỉ thị về cải cách hành chính thị xã: " in line for line in telegram.splitlines() if "• " in line)
 
 
 async def test_unaccented_and_out_of_scope_questions(bot_settings, stand_in, sample_index, users) -> None:
