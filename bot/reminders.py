@@ -23,7 +23,7 @@ from bot.ratelimit import BULK
 from bot.sending import send_html
 from bot.services import services
 from knowledge.answer import full_text
-from knowledge.labels import citation_label
+from knowledge.labels import cited_together
 from office import reminders as planner
 from office.tasks import Reminder, Task, UnitOccurrence
 
@@ -38,19 +38,16 @@ def days_left(deadline: date, today: date) -> str:
     return "hạn là hôm nay" if delta == 0 else f"đã quá hạn {-delta} ngày"
 
 
-def clause_labels(application: Application, task: Task) -> list[str]:
-    index = services(application).index
-    documents = {d.doc_id: d.title for d in index.store.documents()}
-    labels = []
-    for clause_id in task.clauses:
-        clause = index.store.clause(clause_id)
-        if clause is not None:
-            labels.append(citation_label(clause.label, documents.get(clause.doc_id, "")))
-    return labels
+def grounds(application: Application, task: Task) -> str:
+    """The clauses a task comes from, by their documents' short names: 'điểm đ khoản 2, khoản 5 Chỉ thị về …'."""
+    store = services(application).index.store
+    names = {d.doc_id: d.title for d in store.documents()}
+    clauses = [clause for clause_id in task.clauses if (clause := store.clause(clause_id)) is not None]
+    return cited_together([(clause.label, names.get(clause.doc_id, "")) for clause in clauses])
 
 
 def reminder_message(
-    application: Application, task: Task, reminder: Reminder, today: date, labels: list[str]
+    application: Application, task: Task, reminder: Reminder, today: date, cited: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     unit_name = services(application).settings.unit_name(reminder.unit_code)
     head = "⚠️ <b>Quá hạn</b>" if reminder.kind == "overdue" else "⏰ <b>Nhắc việc</b>"
@@ -58,7 +55,7 @@ def reminder_message(
         f"{head}: {escape(task.title)}",
         f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
         f"Đơn vị: {escape(unit_name)}",
-        "Căn cứ: " + "; ".join(f"<b>{escape(label)}</b>" for label in labels),
+        f"Căn cứ: <b>{escape(cited)}</b>",
     ]
     if task.detail:
         lines.append(escape(task.detail))
@@ -75,10 +72,10 @@ def reminder_message(
     return "\n".join(lines), keyboard
 
 
-async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, labels: list[str]) -> bool:
+async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, cited: str) -> bool:
     found = services(application)
     settings, users, store = found.settings, found.users, found.tasks
-    text, keyboard = reminder_message(application, task, reminder, today, labels)
+    text, keyboard = reminder_message(application, task, reminder, today, cited)
     sent = await send_html(
         application.bot,
         users,
@@ -103,14 +100,14 @@ async def send_due(application: Application, now: datetime | None = None) -> int
         reminders = planner.due(store, found.users, now, settings.reminders)
         today = planner.local_now(now, settings.reminders).date()
         tasks = {t.code: t for t in store.tasks()}
-        labels = {code: clause_labels(application, tasks[code]) for code in {r.task_code for r in reminders}}
+        cited = {code: grounds(application, tasks[code]) for code in {r.task_code for r in reminders}}
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def one(reminder: Reminder) -> bool:
             async with gate:
                 try:
                     code = reminder.task_code
-                    return await _deliver(application, reminder, tasks[code], today, labels[code])
+                    return await _deliver(application, reminder, tasks[code], today, cited[code])
                 except Exception:
                     log.exception("reminder %s to %s failed", reminder.task_code, reminder.chat_id)
                     return False
@@ -242,12 +239,49 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
 
 
 async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/nhiemvu: my unit's open tasks by deadline, with their clauses."""
-    await _list_deadlines(update, context, days=366, title="Nhiệm vụ của đơn vị")
+    """/nhiemvu: each task's next deadline for my unit, then what is overdue since the task was assigned."""
+    official = await approved_or_refused(update, context)
+    if official is None:
+        return
+    found = services(context)
+    today = found.today()
+    agenda = planner.unit_agenda(found.tasks, official.unit_code, today)
+    lines = [f"<b>Nhiệm vụ của đơn vị</b> — {escape(found.settings.unit_name(official.unit_code))}"]
+    lines += [deadline_line(context.application, item, today) for item in agenda.coming] or [
+        "Không có hạn nào sắp tới."
+    ]
+    lines += late_summary(agenda.late)
+    for message in render.pack(lines):
+        await reply(update, context, message)
+
+
+def deadline_line(application: Application, item: UnitOccurrence, today: date) -> str:
+    """'• 15/12/2026 (còn 16 ngày) — task' with the clauses it comes from on a second line."""
+    return (
+        f"• <b>{item.deadline:%d/%m/%Y}</b> ({days_left(item.deadline, today)}) — {escape(item.task.title)}"
+        f"\n  <i>Căn cứ: {escape(grounds(application, item.task))}</i>"
+    )
+
+
+def late_summary(late: list[UnitOccurrence]) -> list[str]:
+    """Overdue deadlines not marked done, one line per task (how many, and which), as HTML blocks."""
+    if not late:
+        return ["<b>Quá hạn chưa hoàn thành</b>: không có."]
+    lines = []
+    for code in dict.fromkeys(item.task.code for item in late):
+        days = [item.deadline for item in late if item.task.code == code]
+        title = next(item.task.title for item in late if item.task.code == code)
+        shown = ", ".join(f"{day:%d/%m/%Y}" for day in days[-3:])
+        more = f"{len(days) - 3} kỳ trước đó và " if len(days) > 3 else ""
+        lines.append(f"• {escape(title)}: {len(days)} kỳ (hạn {more}{shown})")
+    blocks = ["\n".join(lines[start : start + 30]) for start in range(0, len(lines), 30)]
+    blocks[0] = f"<b>Quá hạn chưa hoàn thành</b> ({len(late)})\n{blocks[0]}"
+    blocks[-1] += "\nBấm ✅ Đã hoàn thành trên tin nhắc việc khi đơn vị đã làm xong."
+    return blocks
 
 
 async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/han [số ngày]: deadlines in the next days (7 by default)."""
+    """/han [số ngày]: deadlines in the next days (7 by default), and how many are overdue."""
     try:
         days = int((context.args or ["7"])[0])
         if not 1 <= days <= 366:
@@ -255,26 +289,18 @@ async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ValueError:
         await reply(update, context, "Cách dùng: <code>/han 14</code> (số ngày tới, từ 1 đến 366)")
         return
-    await _list_deadlines(update, context, days=days, title=f"Hạn trong {days} ngày tới")
-
-
-async def _list_deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
     official = await approved_or_refused(update, context)
     if official is None:
         return
-    today = services(context).today()
-    items = planner.open_items(services(context).tasks, official.unit_code, today, days)
+    found = services(context)
+    today = found.today()
+    items = planner.open_items(found.tasks, official.unit_code, today, days)
+    title = f"<b>Hạn trong {days} ngày tới</b>"
+    lines = [title] + [deadline_line(context.application, item, today) for item in items]
     if not items:
-        await reply(update, context, f"<b>{title}</b>: không có việc nào chưa hoàn thành.")
-        return
-    lines = [f"<b>{title}</b>"]
-    for item in items:
-        deadline, task = item.deadline, item.task
-        labels = "; ".join(clause_labels(context.application, task))
-        lines.append(
-            f"• <b>{deadline:%d/%m/%Y}</b> ({days_left(deadline, today)}) — {escape(task.title)}"
-            f"\n  <i>Căn cứ: {escape(labels)}</i>"
-        )
+        lines = [f"{title}: không có việc nào chưa hoàn thành."]
+    if late := planner.unit_agenda(found.tasks, official.unit_code, today).late:
+        lines.append(f"Còn {len(late)} kỳ quá hạn chưa hoàn thành: xem /nhiemvu.")
     for message in render.pack(lines):
         await reply(update, context, message)
 

@@ -162,7 +162,8 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     """
     rows = _index(ctx).store.document_rows()
     if as_json:
-        keep = ("doc_id", "title", "doc_type", "number", "issued", "issuer", "subject", "effect", "clause_count")
+        keep = ["doc_id", "title", "full_title", "doc_type", "number", "issued", "issuer", "subject", "effect"]
+        keep.append("clause_count")
         for row in rows:
             click.echo(json.dumps({k: row[k] for k in keep}, ensure_ascii=False))
         return
@@ -173,6 +174,8 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"{row['doc_id']}  ({row['clause_count']} clauses)  {row['title']}" + (f"  [{facts}]" if facts else "")
         )
+        if row["full_title"] and row["full_title"] != row["title"]:
+            click.echo(f"    {row['full_title']}")
 
 
 @cli.command()
@@ -339,24 +342,34 @@ def _task_store(ctx: click.Context) -> TaskStore:
 
 @tasks.command(name="import")
 @click.argument("task_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--from", "since", help="Deadlines owed from this day (YYYY-MM-DD or DD/MM/YYYY); default today.")
 @click.pass_context
-def tasks_import(ctx: click.Context, task_file: Path) -> None:
-    """Load tasks from CSV (ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc) or YAML.
+def tasks_import(ctx: click.Context, task_file: Path, since: str | None) -> None:
+    """Load tasks from CSV (ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc[,tu_ngay]) or YAML.
 
     Every row is checked first (clauses must exist in the index, units in config.yaml); bad rows are
-    reported by number and nothing is written unless all are valid. An existing `ma` is updated.
+    reported by number and nothing is written unless all are valid. An existing `ma` is updated. A
+    task's deadlines count from the day it is first imported, so nothing from before is overdue; a
+    `tu_ngay` column or --from tracks an earlier period.
 
     \b
     Example:
         cchc tasks import samples/tasks/chi-thi-cchc-thi-xa.yaml
+        cchc tasks import --from 2026-01-01 nhiem-vu.csv
     """
     from office.rows import BadRows
-    from office.tasks import read_task_file
+    from office.tasks import parse_day, read_task_file
 
     store = _index(ctx).store
     try:
+        counted_from = parse_day(since) if since else None
+    except ValueError:
+        raise click.UsageError(f"--from {since} is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
+    try:
         rows = read_task_file(task_file.read_text(encoding="utf-8"), task_file.suffix.lower())
-        added, updated = _task_store(ctx).import_rows(rows, lambda cid: store.clause(cid) is not None)
+        added, updated = _task_store(ctx).import_rows(
+            rows, lambda cid: store.clause(cid) is not None, counted_from=counted_from
+        )
     except UnicodeDecodeError:
         raise click.ClickException(f"{task_file}: not UTF-8; save it as UTF-8 and import again") from None
     except BadRows as exc:
@@ -379,14 +392,14 @@ def tasks_export(ctx: click.Context, fmt: str) -> None:
 
     import yaml
 
-    from office.tasks import FIELDS, export_rows
+    from office.tasks import FIELDS, OPTIONAL_FIELDS, export_rows
 
     rows = export_rows(_task_store(ctx).tasks())
     if fmt == "yaml":
         click.echo(yaml.safe_dump({"tasks": rows}, allow_unicode=True, sort_keys=False), nl=False)
         return
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=FIELDS + OPTIONAL_FIELDS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     click.echo(out.getvalue(), nl=False)
@@ -408,7 +421,7 @@ def tasks_list(
     Example:
         cchc tasks list --unit TP --status open --json
     """
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from office.tasks import parse_day
 
@@ -417,11 +430,11 @@ def tasks_list(
     if unit and chosen is None:
         raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
     try:
-        first = parse_day(start) if start else date.today()
+        first = parse_day(start) if start else store.today()
         last = parse_day(end) if end else first + timedelta(days=90)
     except ValueError as exc:
         raise click.UsageError(f"dates are YYYY-MM-DD or DD/MM/YYYY ({exc})") from None
-    for item in store.occurrences(first, last, date.today(), chosen.code if chosen else None):
+    for item in store.occurrences(first, last, store.today(), chosen.code if chosen else None):
         if status and item.state != status:
             continue
         task = item.task
@@ -452,7 +465,7 @@ def tasks_done(ctx: click.Context, code: str, unit: str, deadline: str | None) -
     Example:
         cchc tasks done BAO-CAO-QUY --unit TP --deadline 2026-12-15
     """
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from office.tasks import parse_day
 
@@ -463,7 +476,7 @@ def tasks_done(ctx: click.Context, code: str, unit: str, deadline: str | None) -
     if deadline:
         occurrence = parse_day(deadline)
     else:
-        today = date.today()
+        today = store.today()
         pending = [
             o.deadline
             for o in store.occurrences(today - timedelta(days=366), today + timedelta(days=366), today, chosen.code)

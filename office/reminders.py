@@ -14,6 +14,7 @@ Rules (the clock is an argument, so tests choose it):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -141,9 +142,28 @@ def digest_due(store: TaskStore, users: UserStore, now: datetime, settings: Remi
     return [d for d in digests if d.log_key() not in sent]
 
 
+@dataclass(frozen=True)
+class Agenda:
+    """What a unit owes: each task's next deadline not done yet, and passed deadlines still open."""
+
+    coming: list[UnitOccurrence]
+    late: list[UnitOccurrence]
+
+
+def unit_agenda(store: TaskStore, unit_code: str, today: date, horizon_days: int = 366) -> Agenda:
+    """A unit's agenda on `today`: the next open deadline of each task (within the horizon), and every
+    deadline since the task's schedule began that passed without being marked done."""
+    found = store.occurrences(date.min, today + timedelta(days=horizon_days), today, unit_code)
+    coming: dict[str, UnitOccurrence] = {}
+    for o in found:
+        if o.state == "open":
+            coming.setdefault(o.task.code, o)
+    return Agenda(list(coming.values()), [o for o in found if o.state == "overdue"])
+
+
 def open_items(store: TaskStore, unit_code: str, today: date, days: int) -> list[UnitOccurrence]:
-    """What a unit has not done: overdue deadlines of the past year and those due within `days`."""
-    found = store.occurrences(today - timedelta(days=366), today + timedelta(days=days), today, unit_code)
+    """What a unit has not done with a deadline from today to `days` days on."""
+    found = store.occurrences(today, today + timedelta(days=days), today, unit_code)
     return [o for o in found if o.state != "done"]
 
 

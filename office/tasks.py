@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Literal, NamedTuple
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 import yaml
@@ -27,6 +28,7 @@ from base.settings import Settings
 from office.rows import BadRows, FileRow, by_row, check_rows, numbered, repeated, settings_in
 
 FIELDS = ["ma", "ten", "noi_dung", "can_cu", "don_vi", "han", "lap_lai", "nhac_truoc"]
+OPTIONAL_FIELDS = ["tu_ngay"]  # a CSV may add them after FIELDS; an export always does
 STEPS = {"hang-thang": 1, "hang-quy": 3, "6-thang": 6, "hang-nam": 12}  # months between occurrences
 DEFAULT_LEADS = [7, 3, 1, 0]
 ReminderKind = Literal["lead", "overdue", "snooze", "digest"]
@@ -88,8 +90,28 @@ def m002_reminder_kind(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations()
+def m003_counted_from(db: sqlite_utils.Database) -> None:
+    """The day each task's schedule counts from. A task already stored counts from its last import, or
+    from an earlier deadline the bot already reminded about or a unit marked done, so nothing it has
+    dealt with disappears while the year of deadlines before anyone used it is not owed."""
+    db.table("tasks").add_column("counted_from", str, not_null_default="")
+    for row in list(db.table("tasks").rows):
+        sql = (
+            "SELECT min(occurrence) FROM (SELECT occurrence FROM completions WHERE task_code = ? "
+            "UNION SELECT occurrence FROM reminder_log WHERE task_code = ? AND occurrence != '')"
+        )
+        earliest = db.execute(sql, [row["code"], row["code"]]).fetchone()[0]
+        imported = (row["updated_at"] or "")[:10] or row["first_deadline"]
+        db.table("tasks").update(row["code"], {"counted_from": min(filter(None, [imported, earliest]))})
+
+
 class Task(Record):
-    """One duty: a fixed deadline or a recurrence counted from the first deadline."""
+    """One duty: a fixed deadline or a recurrence counted from the first deadline.
+
+    Deadlines before `counted_from` are not owed: a town that loads its task table today does not owe
+    the year of deadlines before it (a `tu_ngay` column or `cchc tasks import --from` tracks an earlier
+    period)."""
 
     code: str = Field(pattern=r"^[\w.-]{1,30}$")
     title: str
@@ -99,9 +121,14 @@ class Task(Record):
     first_deadline: date
     recurrence: str = Field("", description="'', hang-thang, hang-quy, 6-thang, hang-nam or an RRULE.")
     leads: list[int] = Field(default_factory=lambda: list(DEFAULT_LEADS))
+    counted_from: date | None = Field(
+        None, description="Deadlines before this day are not owed (None: every deadline from the first)."
+    )
 
     def occurrences(self, start: date, end: date) -> list[date]:
-        """Deadlines of this task between start and end (inclusive)."""
+        """Deadlines owed between start and end (inclusive): none before `counted_from`."""
+        if self.counted_from is not None:
+            start = max(start, self.counted_from)
         if not self.recurrence:
             return [self.first_deadline] if start <= self.first_deadline <= end else []
         if self.recurrence in STEPS:
@@ -250,20 +277,37 @@ class TaskStore:
 
     # ------------------------------------------------------------------------------------ writing
 
-    def import_rows(self, rows: list[dict[str, Any]], clause_exists: Callable[[str], bool]) -> tuple[int, int]:
-        """Validate every row, then write all or nothing. Returns (added, updated)."""
+    def import_rows(
+        self,
+        rows: list[dict[str, Any]],
+        clause_exists: Callable[[str], bool],
+        imported_on: date | None = None,
+        counted_from: date | None = None,
+    ) -> tuple[int, int]:
+        """Validate every row, then write all or nothing. Returns (added, updated).
+
+        Each task's schedule counts from its row's `tu_ngay`, else `counted_from` (`--from`), else, for a
+        task already stored, the day it counted from before, else `imported_on` (today in the town)."""
         context = {"settings": self.settings, "clause_exists": clause_exists}
         valid, problems = check_rows(TaskRow, numbered(rows), context)
         problems = by_row(problems + repeated(valid, "ma", says="{column} '{value}'"))
         if problems:
             raise BadRows(problems)
-        tasks = [row.task() for _, row in valid]
-        existing = {t.code for t in self.tasks()}
+        existing = {t.code: t for t in self.tasks()}
+        today = imported_on or self.today()
+        tasks = []
+        for _, row in valid:
+            kept = existing[row.ma].counted_from if row.ma in existing else None
+            tasks.append(row.task(row.tu_ngay or counted_from or kept or today))
         with self.db.atomic():
             for task in tasks:
                 self.db.table("tasks").upsert(_task_row(task), pk="code")
         updated = sum(t.code in existing for t in tasks)
         return len(tasks) - updated, updated
+
+    def today(self) -> date:
+        """Today in the town's time zone."""
+        return datetime.now(ZoneInfo(self.settings.reminders.timezone)).date()
 
     def mark_done(self, code: str, occurrence: date, unit_code: str, by: int) -> bool:
         """Mark a unit's occurrence done; False if it already was."""
@@ -316,6 +360,7 @@ def _task_from_row(row: dict) -> Task:
         first_deadline=date.fromisoformat(row["first_deadline"]),
         recurrence=row["recurrence"],
         leads=json.loads(row["leads"]),
+        counted_from=date.fromisoformat(row["counted_from"]) if row.get("counted_from") else None,
     )
 
 
@@ -329,6 +374,7 @@ def _task_row(task: Task) -> dict:
         "first_deadline": task.first_deadline.isoformat(),
         "recurrence": task.recurrence,
         "leads": json.dumps(task.leads),
+        "counted_from": task.counted_from.isoformat() if task.counted_from else "",
         "updated_at": utc_now(),
     }
 
@@ -354,12 +400,14 @@ class TaskRow(FileRow):
     han: date
     lap_lai: str = ""
     nhac_truoc: list[int] = Field(default_factory=lambda: list(DEFAULT_LEADS))
+    tu_ngay: date | None = Field(None, description="Deadlines before this day are not owed (default: import day).")
 
     @model_validator(mode="before")
     @classmethod
     def _fields_counted(cls, row: Any) -> Any:
         if isinstance(row, dict) and EXTRA in row:
-            raise ValueError(f"expected {len(FIELDS)} fields, found {len(FIELDS) + len(row[EXTRA])}")
+            expected = len(row) - 1
+            raise ValueError(f"expected {expected} fields, found {expected + len(row[EXTRA])}")
         if isinstance(row, dict):
             return {k: ("" if v is None else v) for k, v in row.items()}
         return row
@@ -410,15 +458,17 @@ class TaskRow(FileRow):
             )
         return [unit.code if (unit := settings.unit(u)) else u for u in units]
 
-    @field_validator("han", mode="before")
+    @field_validator("han", "tu_ngay", mode="before")
     @classmethod
-    def _first_deadline(cls, value: object) -> date:
+    def _day(cls, value: object, info: ValidationInfo) -> date | None:
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
+        if info.field_name == "tu_ngay" and not str(value or "").strip():
+            return None
         try:
             return parse_day(str(value or ""))
         except (ValueError, TypeError):
-            raise ValueError(f"han '{value}' is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
+            raise ValueError(f"{info.field_name} '{value}' is not a date (YYYY-MM-DD or DD/MM/YYYY)") from None
 
     @field_validator("nhac_truoc", mode="before")
     @classmethod
@@ -442,7 +492,8 @@ class TaskRow(FileRow):
                 ) from None
         return self
 
-    def task(self) -> Task:
+    def task(self, counted_from: date) -> Task:
+        """The task this row describes, its schedule counted from `counted_from`."""
         return Task(
             code=self.ma,
             title=self.ten,
@@ -452,6 +503,7 @@ class TaskRow(FileRow):
             first_deadline=self.han,
             recurrence=self.lap_lai,
             leads=self.nhac_truoc,
+            counted_from=counted_from,
         )
 
 
@@ -464,8 +516,10 @@ def read_task_file(text: str, suffix: str) -> list[dict]:
             raise BadRows(["the YAML file must hold a list of tasks (or `tasks:` with one)"])
         return rows
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), restkey=EXTRA)
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != FIELDS:
-        raise BadRows([f"row 1: header must be {','.join(FIELDS)}"])
+    header = [f.strip() for f in reader.fieldnames or []]
+    if header not in (FIELDS, FIELDS + OPTIONAL_FIELDS):
+        raise BadRows([f"row 1: header must be {','.join(FIELDS)} (optionally followed by ,tu_ngay)"])
+    reader.fieldnames = header
     return list(reader)
 
 
@@ -480,6 +534,7 @@ def export_rows(tasks: Iterable[Task]) -> list[dict]:
             "han": t.first_deadline.isoformat(),
             "lap_lai": t.recurrence,
             "nhac_truoc": ";".join(map(str, t.leads)),
+            "tu_ngay": t.counted_from.isoformat() if t.counted_from else "",
         }
         for t in tasks
     ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +15,7 @@ from click.testing import CliRunner
 from cchc.cli import cli
 from tests.conftest import DATA, ROOT, SAMPLE_CORPUS
 
-CITATION_KEYS = {"doc_id": str, "loc": str, "label": str, "text": str, "score": float}
+CITATION_KEYS = {"doc_id": str, "loc": str, "label": str, "text": str, "score": float, "document_title": str}
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +80,21 @@ def test_ask_batch_from_stdin_one_object_per_line(data_dir: Path) -> None:
 
 def test_ask_plain_text(data_dir: Path) -> None:
     result = run(data_dir, "ask", "han nop bao cao kiem diem")
-    assert result.output.startswith("Theo khoản 3 Chỉ thị")
-    assert "Nguyên văn khoản 3:" in result.output
+    assert result.output.startswith("Theo khoản 3 Chỉ thị về cải cách hành chính thị xã:\n(Chỉ thị về việc tiếp tục")
+    assert "\n\n> 3. Tổ chức khắc phục" in result.output and "**" in result.output  # quoted, the answer marked
 
 
 def test_docs_lists_documents_with_clause_counts(data_dir: Path) -> None:
     output = run(data_dir, "docs").output
     assert re.search(r"chi-thi-cchc-thi-xa  \(20 clauses\)", output)
     assert re.search(r"nghi-dinh-goc-mau  \(17 clauses\)  Nghị định 12/2099/NĐ-CP  \[05/03/2099, Chính phủ", output)
+    assert "chi-thi-cchc-thi-xa  (20 clauses)  Chỉ thị về cải cách hành chính thị xã" in output
+    assert "\n    Chỉ thị về việc tiếp tục tăng cường, nâng cao hiệu quả công tác cải cách hành chính" in output
     rows = [json.loads(line) for line in run(data_dir, "docs", "--json").output.splitlines()]
     assert {r["doc_id"]: r["clause_count"] for r in rows} == {"chi-thi-cchc-thi-xa": 20, "nghi-dinh-goc-mau": 17}
+    decree = next(r for r in rows if r["doc_id"] == "nghi-dinh-goc-mau")
+    assert decree["title"] == "Nghị định 12/2099/NĐ-CP"
+    assert decree["full_title"].startswith("Nghị định số 12/2099/NĐ-CP về thực hiện cơ chế một cửa")
 
 
 def test_show_prints_a_clause_in_full(data_dir: Path) -> None:
@@ -228,7 +235,7 @@ def test_tasks_import_list_export_done_and_remind(data_dir: Path, tmp_path: Path
     )
     result = run(data_dir, "tasks", "import", str(bad))
     assert result.exit_code == 1 and "row 3: can_cu khong-co:1 is not a clause in the index" in result.output
-    assert run(data_dir, "tasks", "export").output == TASK_HEADER  # nothing was written
+    assert run(data_dir, "tasks", "export").output == TASK_HEADER.replace("\n", ",tu_ngay\n")  # nothing written
 
     good = tmp_path / "tasks.csv"
     good.write_text(TASK_HEADER + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,15/12/2099,hang-quy,7;1\n")
@@ -249,7 +256,11 @@ def test_tasks_import_list_export_done_and_remind(data_dir: Path, tmp_path: Path
     done = run(data_dir, "tasks", "list", "--unit", "TP", *window, "--status", "done").output
     assert done.splitlines() == ["15/12/2099  TP     done     BC  Báo cáo quý"]
     exported = run(data_dir, "tasks", "export").output
-    assert exported == TASK_HEADER + "BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,2099-12-15,hang-quy,7;1\n"
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # the town's today: the schedule counts from it
+    assert exported == (
+        TASK_HEADER.replace("\n", ",tu_ngay\n")
+        + f"BC,Báo cáo quý,,chi-thi-cchc-thi-xa:5,TP;xa-phuong,2099-12-15,hang-quy,7;1,{today.isoformat()}\n"
+    )
 
     staff = tmp_path / "staff.csv"
     staff.write_text(STAFF_HEADER + "Xã An Phú,XAP,Chủ tịch UBND,,777\nTư pháp,TP,Công chức,,778\n")
@@ -268,6 +279,29 @@ def test_tasks_import_list_export_done_and_remind(data_dir: Path, tmp_path: Path
     ]  # TP marked its occurrence done
     assert run(data_dir, "remind", "--dry-run", "--at", "2099-12-08 06:00").output == ""  # before the sending hour
     assert "Missing option '--dry-run'" in run(data_dir, "remind", "--at", "2099-12-08 08:00").output
+
+
+def test_tasks_count_from_their_import_unless_from_says_otherwise(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(data, "ingest", "--quiet", str(SAMPLE_CORPUS)).exit_code == 0
+    sample = ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml"  # first deadlines in 2023
+    assert run(data, "tasks", "import", str(sample)).output == "imported: 6 added, 0 updated\n"
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    since_2023 = ("--from", "2023-01-01", "--to", today.isoformat())
+    assert run(data, "tasks", "list", "--status", "overdue", *since_2023).output == ""  # nothing owed from before
+
+    assert run(data, "tasks", "import", "--from", "2025-01-01", str(sample)).output == "imported: 0 added, 6 updated\n"
+    late = [
+        json.loads(line)
+        for line in run(data, "tasks", "list", "--status", "overdue", *since_2023, "--json").output.splitlines()
+    ]
+    assert {r["deadline"] for r in late if r["task"] == "BAO-CAO-QUY"} >= {"2025-03-15", "2025-06-15"}
+    assert min(r["deadline"] for r in late) >= "2025-01-01"
+    assert not [r for r in late if r["task"] == "BAO-CAO-QUY" and r["deadline"] == "2024-12-15"]
+
+    assert run(data, "tasks", "import", str(sample)).output == "imported: 0 added, 6 updated\n"  # kept, not reset
+    assert run(data, "tasks", "list", "--status", "overdue", *since_2023, "--json").output.count("\n") == len(late)
+    assert "--from 15/13/2025 is not a date" in run(data, "tasks", "import", "--from", "15/13/2025", str(sample)).output
 
 
 def test_broadcast_send_and_status(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
 from tests.bot_harness import ADMIN, Clock, ask, press, running_bot, until
 from tests.botapi import BotApiStandIn, message_update
+from tests.conftest import ROOT
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TP_1, TP_2, XA_1, NV_1 = 11, 12, 21, 31
@@ -33,7 +35,8 @@ def world(tmp_path: Path, sample_index):
     users, tasks = UserStore(db), TaskStore(db, settings)
     for telegram_id, unit in ((TP_1, "TP"), (TP_2, "TP"), (XA_1, "XAP"), (NV_1, "NV")):
         users.register(telegram_id, telegram_id, f"Cán bộ {telegram_id}", unit, "Công chức", approved=True)
-    tasks.import_rows(read_task_file(TASKS, ".csv"), lambda c: sample_index.store.clause(c) is not None)
+    exists = lambda c: sample_index.store.clause(c) is not None  # noqa: E731
+    tasks.import_rows(read_task_file(TASKS, ".csv"), exists, imported_on=date(2026, 11, 1))
     return settings, users, tasks, tmp_path / "cchc.db"
 
 
@@ -157,3 +160,49 @@ async def test_unit_commands_and_progress_chart(world, stand_in, sample_index) -
         assert photo.params["photo"]["size"] > 5000  # a real PNG chart
         stand_in.push_update(message_update(XA_1, "/nhiemvu"))
         await stand_in.wait_for(lambda s: s.chat_id == XA_1 and "Báo cáo CCHC hằng quý" in s.text)
+
+
+async def test_my_tasks_lists_the_next_deadline_and_summarises_what_is_overdue(world, stand_in, sample_index) -> None:
+    settings, users, tasks, _ = world
+    tasks.import_rows(
+        read_task_file(TASKS.replace("2026-12-15,hang-quy", "2026-11-10,hang-thang"), ".csv"),
+        lambda c: sample_index.store.clause(c) is not None,
+    )  # the same task, now monthly from 10/11: its schedule still counts from 1/11
+    clock = Clock("2027-01-20 07:00")
+    async with running_bot(settings, stand_in, sample_index, users, tasks, clock):
+        mine = await ask(stand_in, TP_1, "/nhiemvu", "Nhiệm vụ của đơn vị")
+        assert "<b>10/02/2027</b> (còn 21 ngày) — Báo cáo CCHC hằng quý" in mine.text
+        assert (
+            "<b>Quá hạn chưa hoàn thành</b> (3)\n• Báo cáo CCHC hằng quý: 3 kỳ (hạn 10/11/2026, 10/12/2026, "
+            in mine.text
+        )
+        soon = await ask(stand_in, TP_1, "/han 7", "Hạn trong 7 ngày tới")
+        assert "Còn 3 kỳ quá hạn chưa hoàn thành: xem /nhiemvu." in soon.text
+
+
+SAMPLE_TASKS = ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml"
+
+
+async def test_a_fresh_deployment_shows_nothing_overdue_from_before(tmp_path: Path, sample_index, stand_in) -> None:
+    settings = sample_index.settings.model_copy(deep=True)
+    settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN]})
+    db = open_database(tmp_path / "cchc.db")
+    users, tasks = UserStore(db), TaskStore(db, settings)
+    users.register(XA_1, XA_1, "Cán bộ xã", "XAP", "Công chức", approved=True)
+    users.register(ADMIN, ADMIN, "Quản trị", "NV", "Công chức", approved=True)
+    clock = Clock("2026-05-10 07:30")  # imported on the day the town starts, first deadlines in 2023
+    rows = read_task_file(SAMPLE_TASKS.read_text(encoding="utf-8"), ".yaml")
+    tasks.import_rows(rows, lambda c: sample_index.store.clause(c) is not None, imported_on=clock().date())
+    async with running_bot(settings, stand_in, sample_index, users, tasks, clock) as app:
+        mine = await ask(stand_in, XA_1, "/nhiemvu", "Nhiệm vụ của đơn vị")
+        assert "UBND xã An Phú" in mine.text and "quá hạn" not in mine.text.replace("Quá hạn chưa hoàn thành", "")
+        assert "<b>Quá hạn chưa hoàn thành</b>: không có." in mine.text
+        lines = [line for line in mine.text.splitlines() if line.startswith("• ")]
+        assert len(lines) == 6 and lines[0].startswith("• <b>15/06/2026</b> (còn 36 ngày) — Báo cáo CCHC 6 tháng")
+        assert "Căn cứ: điểm đ khoản 2, khoản 5 Chỉ thị về cải cách hành chính thị xã</i>" in mine.text
+        assert "về việc tiếp tục" not in mine.text  # short names in lists
+        report = await ask(stand_in, ADMIN, "/tiendo", "Tiến độ theo đơn vị")
+        assert all(line.endswith(" / 0") for line in report.text.splitlines()[1:])  # no unit is late
+        await ask(stand_in, XA_1, "/han 60", "15/06/2026")
+        clock.set("2026-05-11 08:00")
+        assert await send_due(app) == 0  # no overdue notice, no digest of overdue items

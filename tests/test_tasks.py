@@ -10,7 +10,7 @@ import pytest
 
 from base.database import open_database
 from base.settings import ReminderSettings
-from office.reminders import due, lead_day, overdue, progress, sending_open
+from office.reminders import due, lead_day, overdue, progress, sending_open, unit_agenda
 from office.rows import BadRows
 from office.tasks import Reminder, Task, TaskStore, read_task_file
 from office.users import UserStore
@@ -40,8 +40,10 @@ def stores(tmp_path: Path) -> tuple[TaskStore, UserStore]:
     return TaskStore(db, settings), users
 
 
-def import_text(store: TaskStore, text: str, suffix: str = ".csv") -> tuple[int, int]:
-    return store.import_rows(read_task_file(text, suffix), CLAUSES.__contains__)
+def import_text(
+    store: TaskStore, text: str, suffix: str = ".csv", imported_on: date = date(2026, 1, 1), **since: date
+) -> tuple[int, int]:
+    return store.import_rows(read_task_file(text, suffix), CLAUSES.__contains__, imported_on, **since)
 
 
 # -------------------------------------------------------------------------------------- recurrences
@@ -283,6 +285,91 @@ def test_overdue_and_progress_by_unit(stores) -> None:
     counts = progress(store, date(2026, 11, 28), days_ahead=40)
     assert counts["TP"] == {"done": 1, "open": 1, "overdue": 1}
     assert counts["XAP"] == {"done": 0, "open": 1, "overdue": 2}
+
+
+# -------------------------------------------------------------------------- counted from the import
+
+
+SAMPLE_TASKS = ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml"
+
+
+def test_a_task_file_with_past_first_deadlines_imported_today_owes_nothing_from_before(stores) -> None:
+    store, users = stores
+    today = date(2026, 5, 10)  # the sample's first deadlines are in 2023
+    import_text(store, SAMPLE_TASKS.read_text(encoding="utf-8"), ".yaml", imported_on=today)
+    assert {t.counted_from for t in store.tasks()} == {today}
+    assert overdue(store, today) == []
+    assert all(c["overdue"] == 0 for c in progress(store, today).values())
+    agenda = unit_agenda(store, "XAP", today)
+    assert agenda.late == []
+    assert [(o.task.code, o.deadline) for o in agenda.coming] == [
+        ("BAO-CAO-6-THANG", date(2026, 6, 15)),
+        ("BAO-CAO-QUY", date(2026, 6, 15)),
+        ("TU-DANH-GIA-XA", date(2026, 12, 1)),
+        ("BAO-CAO-NAM", date(2026, 12, 15)),
+        ("DANG-KY-DOT-PHA", date(2027, 4, 15)),
+        ("KIEM-DIEM", date(2027, 4, 15)),
+    ]  # the next deadline of each task, none from before the import
+    assert [r for r in due(store, users, at("2026-05-11 08:00"), ReminderSettings())] == []  # no overdue notices
+    # a month on, what fell due since the import and was not done is overdue, and summarised per task
+    store.mark_done("BAO-CAO-QUY", date(2026, 6, 15), "XAP", by=21)
+    later = unit_agenda(store, "XAP", date(2026, 7, 1))
+    assert [(o.task.code, o.deadline) for o in later.late] == [("BAO-CAO-6-THANG", date(2026, 6, 15))]
+    assert ("BAO-CAO-QUY", date(2026, 9, 15)) in [(o.task.code, o.deadline) for o in later.coming]
+
+
+def test_tu_ngay_and_from_track_an_earlier_period_and_a_reimport_keeps_it(stores) -> None:
+    store, _ = stores
+    row = "BC,Báo cáo,,chi-thi-cchc-thi-xa:5,TP,2025-01-15,hang-thang,"
+    import_text(store, HEADER.replace("\n", ",tu_ngay\n") + row + ",2026-03-01\n", imported_on=date(2026, 5, 10))
+    assert store.task("BC").counted_from == date(2026, 3, 1)
+    late = [o.deadline for o in overdue(store, date(2026, 5, 10))]
+    assert late == [date(2026, 3, 15), date(2026, 4, 15)]
+    import_text(store, HEADER + row + "\n", imported_on=date(2026, 6, 1))  # a later edit of the file
+    assert store.task("BC").counted_from == date(2026, 3, 1)  # the schedule still counts from where it did
+    import_text(store, HEADER + row + "\n", imported_on=date(2026, 6, 1), counted_from=date(2026, 1, 1))
+    assert store.task("BC").counted_from == date(2026, 1, 1)  # --from
+    assert overdue(store, date(2026, 2, 1)) and overdue(store, date(2026, 2, 1))[0].deadline == date(2026, 1, 15)
+    with pytest.raises(BadRows, match="row 2: tu_ngay 'hôm qua' is not a date"):
+        import_text(store, HEADER.replace("\n", ",tu_ngay\n") + row + ",hôm qua\n")
+
+
+def test_tasks_of_an_older_database_count_from_their_import_or_what_was_dealt_with(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    db = open_database(settings.database_path)
+    from office.tasks import m001_tasks, m002_reminder_kind, migrations
+
+    db.execute("CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT, applied_at TEXT)")
+    for step in (m001_tasks, m002_reminder_kind):
+        step(db)
+        db.table("_sqlite_migrations").insert(
+            {"migration_set": migrations.name, "name": step.__name__, "applied_at": ""}
+        )
+    for code in ("OLD", "USED"):
+        db.table("tasks").insert(
+            {
+                "code": code,
+                "title": code,
+                "detail": "",
+                "clauses": "[]",
+                "units": '["TP"]',
+                "first_deadline": "2023-03-15",
+                "recurrence": "hang-quy",
+                "leads": "[7]",
+                "updated_at": "2026-05-10T01:00:00+00:00",
+            }
+        )
+    db.table("completions").insert(
+        {"task_code": "USED", "occurrence": "2026-03-15", "unit_code": "TP", "done_by": 1, "done_at": ""}
+    )
+    store = TaskStore(db, settings)
+    assert store.task("OLD").counted_from == date(2026, 5, 10)  # its last import
+    assert store.task("USED").counted_from == date(2026, 3, 15)  # the deadline a unit already marked done
+    assert [o.state for o in store.occurrences(date(2026, 1, 1), date(2026, 6, 30), date(2026, 5, 20), "TP")] == [
+        "done",
+        "open",
+        "open",
+    ]  # USED 15/3 done, OLD and USED 15/6 to come; nothing of 2023-2025 owed
 
 
 @pytest.mark.parametrize(
