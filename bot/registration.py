@@ -25,7 +25,8 @@ from office.users import User, typed_position, typed_unit
 NAME, UNIT, POSITION = range(3)
 ASK_NAME = (
     "Xin chào! Để dùng Trợ lý CCHC, xin cho biết <b>họ và tên</b> của bạn.\n"
-    "Nếu đơn vị đã gửi danh sách cán bộ, bấm <b>📱 Chia sẻ số điện thoại</b> để được xác nhận ngay."
+    "Nếu đơn vị đã gửi danh sách cán bộ, bấm <b>📱 Chia sẻ số điện thoại</b> để được xác nhận ngay.\n"
+    "Gõ /huy để hủy đăng ký."
 )
 STATUS_TEXT = {
     "approved": "Bạn đã được duyệt và có thể đặt câu hỏi.",
