@@ -10,10 +10,10 @@ from base.database import open_database
 from base.settings import Settings
 from knowledge.index import ClauseIndex
 from office.users import UserStore, typed_position, typed_unit
-from tests.bot_harness import running_bot
+from tests.bot_harness import ADMIN, ask, press, running_bot, well_formed
 from tests.botapi import BotApiStandIn, Sent
-from tests.test_bot import ADMIN, OFFICIAL, ask, press, well_formed
 
+OFFICIAL = 2002
 NOT_APPROVED = "chưa được duyệt"
 
 
