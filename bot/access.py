@@ -15,6 +15,7 @@ from office.users import User
 NOT_APPROVED = "Bạn chưa được duyệt sử dụng trợ lý. Gõ /start trong tin nhắn riêng với trợ lý để đăng ký."
 PENDING = "Yêu cầu đăng ký của bạn đang chờ duyệt. Trợ lý sẽ báo khi phòng Nội vụ duyệt xong."
 ADMINS_ONLY = "Lệnh này chỉ dành cho quản trị viên (phòng Nội vụ)."
+PRIVATE_ONLY = "Lệnh này chỉ dùng trong tin nhắn riêng với trợ lý."
 
 
 async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, **kwargs: Any) -> Message | None:
@@ -28,9 +29,21 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *
     )
 
 
+async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, stranger: bool) -> None:
+    """Say no: a button press gets an alert; a message gets a reply, but a stranger (anyone who is neither an
+    approved official nor an admin) at most one in the window of the question limit, so spam is not echoed."""
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+        return
+    if stranger and update.effective_user and services(context).refusals.wait_seconds(update.effective_user.id):
+        return
+    await reply(update, context, text)
+
+
 async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> User | None:
     """The approved official who sent the update; anyone else is told why not and gets None."""
-    users = services(context).users
+    found = services(context)
+    users = found.users
     sender = update.effective_user
     user = users.by_telegram(sender.id) if sender else None
     if user is not None and user.status == "approved":
@@ -42,25 +55,25 @@ async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE
         ):
             users.mark_reachable(user.telegram_id)
         return user
-    if update.callback_query:
-        await update.callback_query.answer(NOT_APPROVED, show_alert=True)
-    else:
-        await reply(update, context, PENDING if user is not None and user.status == "pending" else NOT_APPROVED)
+    text = PENDING if user is not None and user.status == "pending" else NOT_APPROVED
+    await refuse(update, context, text, stranger=not (sender and found.settings.telegram.is_admin(sender.id)))
     return None
 
 
 async def admin_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str = ADMINS_ONLY) -> bool:
-    """True for an admin; anyone else is refused with `refusal` and the attempt is audited."""
+    """True for an admin in a private chat with the bot. Anyone else is refused with `refusal` and the attempt
+    is audited; in a group everyone, admins included, gets the same short refusal that discloses nothing."""
     found = services(context)
     sender = update.effective_user
-    if sender is not None and found.settings.telegram.is_admin(sender.id):
+    admin = sender is not None and found.settings.telegram.is_admin(sender.id)
+    private = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+    if admin and private:
         return True
     attempt = update.callback_query.data if update.callback_query else getattr(update.effective_message, "text", "")
     found.users.audit(sender.id if sender else 0, "denied", "admin-command", (attempt or "")[:200])
-    if update.callback_query:
-        await update.callback_query.answer(refusal, show_alert=True)
-    else:
-        await reply(update, context, refusal)
+    user = found.users.by_telegram(sender.id) if sender else None
+    stranger = not admin and (user is None or user.status != "approved")
+    await refuse(update, context, refusal if private else PRIVATE_ONLY, stranger=stranger)
     return False
 
 

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -25,6 +25,7 @@ from telegram.warnings import PTBUserWarning
 from base.database import open_database
 from base.settings import Settings
 from bot import admin, broadcast, handlers, registration, reminders
+from bot.menus import publish_menus
 from bot.quota import QuestionQuota
 from bot.ratelimit import InteractiveFirstRateLimiter
 from bot.services import KEY as SERVICES
@@ -44,14 +45,6 @@ TOKEN_MISSING = (
     "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then run: "
     "export TELEGRAM_BOT_TOKEN='123456:ABC...' && cchc serve"
 )
-COMMANDS = [
-    BotCommand("hoi", "Đặt câu hỏi (dùng trong nhóm)"),
-    BotCommand("nhiemvu", "Nhiệm vụ của đơn vị"),
-    BotCommand("han", "Hạn trong những ngày tới"),
-    BotCommand("nguon", "Các văn bản đã nạp"),
-    BotCommand("huongdan", "Hướng dẫn sử dụng"),
-    BotCommand("start", "Đăng ký sử dụng"),
-]
 NON_TEXT = (
     filters.Sticker.ALL
     | filters.PHOTO
@@ -103,7 +96,7 @@ def broadcast_conversation() -> ConversationHandler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
-            entry_points=[CommandHandler(["thongbao", "announce"], broadcast.begin, filters.ChatType.PRIVATE)],
+            entry_points=[CommandHandler(["thongbao", "announce"], broadcast.begin)],  # refused in groups
             states={
                 broadcast.TEXT: [MessageHandler(admin_text, broadcast.got_text)],
                 broadcast.ATTACH: [
@@ -121,7 +114,9 @@ def broadcast_conversation() -> ConversationHandler:
 
 
 def add_handlers(application: Application) -> None:
-    """All handlers in one list; the registration conversation goes first so it sees the name typed."""
+    """All handlers in one list; the registration conversation goes first so it sees the name typed.
+    An edited message is dropped before any of them (group -1): it was answered, or run, when first sent."""
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.ignore_edit), group=-1)
     application.add_handlers(
         [
             registration_conversation(),
@@ -135,6 +130,7 @@ def add_handlers(application: Application) -> None:
             CommandHandler(["nguon", "sources"], handlers.sources),
             CommandHandler(["huongdan", "help"], handlers.help_command),
             CommandHandler(["nguoidung", "users"], admin.list_users),
+            CallbackQueryHandler(admin.users_page_button, pattern=r"^users:"),
             CommandHandler(["chuyen", "move"], admin.move_user),
             CommandHandler(["khoa", "deactivate"], admin.deactivate_user),
             CommandHandler(["mokhoa", "activate"], admin.reactivate_user),
@@ -177,6 +173,7 @@ def open_services(
         outbox=outbox or Outbox(opened[0], settings),
         clock=clock,
         questions=QuestionQuota(limit.questions, limit.per_seconds),
+        refusals=QuestionQuota(1, limit.per_seconds),
         opened=opened,
     )
 
@@ -196,7 +193,7 @@ def build_application(
         found = open_services(settings, clock, index, users, tasks, outbox)
         application.bot_data[SERVICES] = found
         found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
-        await application.bot.set_my_commands(COMMANDS)
+        await publish_menus(application)
         reminders.schedule(application)
         broadcast.start_sender(application)
         log.info("bot @%s ready", application.bot.username)

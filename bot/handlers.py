@@ -6,7 +6,7 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
 from bot.access import approved_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id
@@ -101,6 +101,11 @@ async def ask_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     question = addressed_to_bot(message, context.bot.username, context.bot.id)
     if question is not None:
         await respond(update, context, question)
+
+
+async def ignore_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message is neither answered again nor run again as a command."""
+    raise ApplicationHandlerStop
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import (
     InlineKeyboardButton,
@@ -16,11 +18,12 @@ from telegram.ext import ContextTypes, ConversationHandler
 
 from base.settings import Settings
 from bot.access import admin_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id, user_data
+from bot.menus import show_admin_menu
 from bot.render import HELP
 from bot.sending import send_html
 from bot.services import services
 from knowledge.labels import shorten
-from office.users import User, typed_position, typed_unit
+from office.users import STANDING, Change, User, typed_position, typed_unit
 
 NAME, UNIT, POSITION = range(3)
 ASK_NAME = (
@@ -34,6 +37,7 @@ STATUS_TEXT = {
     "rejected": "Yêu cầu đăng ký của bạn không được duyệt. Xin liên hệ phòng Nội vụ.",
     "inactive": "Tài khoản của bạn đang bị khóa. Xin liên hệ phòng Nội vụ.",
 }
+STATUS_WORD = {"approved": "đã duyệt", "pending": "chờ duyệt", "rejected": "từ chối", "inactive": "đã khóa"}
 
 
 def describe(user: User, settings: Settings) -> str:
@@ -91,9 +95,28 @@ async def ask_step(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str
     return POSITION
 
 
+def decided_by(change: Change, settings: Settings) -> str:
+    """' bởi Nguyễn Văn A lúc 08:15 12/03/2026' for the decision that stands ('' when nobody recorded made it)."""
+    standing = change.standing
+    if standing is None:
+        return ""
+    who = "quản trị hệ thống (dòng lệnh)" if standing.by_operator else standing.by
+    when = datetime.fromisoformat(standing.at).astimezone(ZoneInfo(settings.reminders.timezone))
+    return f" bởi {escape(who)} lúc {when:%H:%M %d/%m/%Y}"
+
+
+def admin_name(update: Update) -> str:
+    """The name recorded for an admin's decision: their Telegram name."""
+    sender = update.effective_user
+    return sender.full_name if sender else ""
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/start: greet a known official, or begin registration."""
-    users = services(context).users
+    """/start: greet a known official, or begin registration; an admin also gets the admin menu."""
+    found = services(context)
+    users = found.users
+    if found.settings.telegram.is_admin(sender_id(update)) and sender_id(update) not in users.admin_menu_holders():
+        await show_admin_menu(context.bot, users, sender_id(update))
     user = users.by_telegram(sender_id(update))
     if user is not None:
         await reply(update, context, STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else ""))
@@ -120,6 +143,10 @@ async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
         await reply(update, context, "Xin chia sẻ số điện thoại của chính bạn (nút bên dưới).")
         return NAME
     user = users.link_by_phone(sender_id(update), chat_id(update), contact.phone_number)
+    if user is not None and user.status != "approved":  # a lock or a rejection stands
+        forget(context)
+        await reply(update, context, STATUS_TEXT[user.status], reply_markup=ReplyKeyboardRemove())
+        return ConversationHandler.END
     if user is None and "full_name" in user_data(context):
         return await ask_step(update, context, "Số này chưa có trong danh sách cán bộ; xin đăng ký tiếp.")
     if user is None:
@@ -211,6 +238,8 @@ async def register(update: Update, context: ContextTypes.DEFAULT_TYPE, position:
     data = user_data(context)
     user = users.register(telegram_id, chat_id(update), data["full_name"], data["unit_code"], position, approved)
     forget(context)
+    if user.status in STANDING:  # a lock or a rejection stands
+        return STATUS_TEXT[user.status]
     summary = describe(user, settings)
     if approved:
         return f"Đăng ký thành công: {summary}.\n\n{HELP}"
@@ -248,23 +277,27 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An admin's Approve / Reject button on a registration request."""
+    """An admin's Approve / Reject button: acts only on a request still pending, and says who decided."""
     found = services(context)
     settings, users = found.settings, found.users
     query = callback_of(update)
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên (phòng Nội vụ) được duyệt."):
         return
-    admin = sender_id(update)
     _, verdict, raw_id = button_data(update).split(":")
-    user = users.set_status(int(raw_id), "approved" if verdict == "approve" else "rejected", actor=admin)
-    await query.answer()
-    if user is None:
+    change = users.decide(int(raw_id), verdict == "approve", actor=sender_id(update), by=admin_name(update))
+    if change is None:
+        await query.answer()
         await query.edit_message_text("Người dùng này không còn.")
         return
+    user = change.user
+    if not change.changed:
+        earlier = f"Yêu cầu này đã được xử lý trước: {STATUS_WORD[user.status]}{decided_by(change, settings)}."
+        await query.answer(earlier, show_alert=True)
+        await query.edit_message_text(f"{earlier}\n{describe(user, settings)}")
+        return
+    await query.answer()
     word = "✅ Đã duyệt" if user.status == "approved" else "❌ Đã từ chối"
-    await query.edit_message_text(
-        f"{word}: {describe(user, settings)}",
-    )
+    await query.edit_message_text(f"{word} bởi {escape(admin_name(update))}: {describe(user, settings)}")
     if user.chat_id:
         text = STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else "")
         await send_html(context.bot, users, user.chat_id, text, retries=settings.telegram.send_retries)

@@ -33,6 +33,7 @@ class Services:
     outbox: Outbox
     clock: Callable[[], datetime]
     questions: QuestionQuota
+    refusals: QuestionQuota  # at most one refusal per window to someone who may not use the bot
     reminder_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     opened: list[sqlite_utils.Database] = field(default_factory=list)  # connections to close at shutdown

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the commands import these late: loading Chroma and the mode
     from knowledge.records import Answer
     from office.broadcasts import Outbox
     from office.tasks import TaskStore
-    from office.users import UserStore
+    from office.users import Change, Status, UserStore
 
 log = logging.getLogger("cchc")
 
@@ -254,12 +254,13 @@ def serve(ctx: click.Context) -> None:
 
 @cli.group()
 def users() -> None:
-    """Officials who may use the bot: import a staff list, list users.
+    """Officials who may use the bot: import a staff list, list, approve, lock, move.
 
     \b
     Example:
         cchc users import staff.csv
         cchc users list --json
+        cchc users lock 0912345678
     """
 
 
@@ -285,7 +286,9 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
 
     Every row is checked first; bad rows are reported by number and nothing is written unless all are
     valid. A row with a telegram_id is approved at once; the others are approved when the official
-    shares that phone number with the bot at /start.
+    shares that phone number with the bot at /start. Names, units and phones of known officials are
+    updated, but a locked or rejected official stays so ("kept locked: N"): only `cchc users unlock`
+    or /mokhoa lifts that.
 
     \b
     Example:
@@ -298,10 +301,10 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_file}: not UTF-8; save it as CSV UTF-8 and import again") from None
     try:
-        added, updated = _user_store(ctx).import_csv(text, _settings(ctx))
+        result = _user_store(ctx).import_csv(text, _settings(ctx))
     except BadRows as exc:
         _refuse_file(csv_file, exc.problems)
-    click.echo(f"imported: {added} added, {updated} updated")
+    click.echo(f"imported: {result.added} added, {result.updated} updated, kept locked: {result.kept_locked}")
 
 
 @users.command(name="list")
@@ -320,6 +323,131 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         else:
             linked = user.telegram_id if user.telegram_id else "-"
             click.echo(f"#{user.id}  {user.full_name}  {user.unit_code}  {user.position}  {user.status}  {linked}")
+
+
+def _one_user(ctx: click.Context, id_or_phone: str) -> tuple[UserStore, int]:
+    """The store and the id of the one user ID_OR_PHONE names, or a clear error."""
+    store = _user_store(ctx)
+    found = store.resolve(id_or_phone)
+    if not found:
+        raise click.ClickException(f"no user {id_or_phone} (see `cchc users list`; give #id or a phone number)")
+    if len(found) > 1:
+        ids = ", ".join(f"#{u.id} {u.full_name}" for u in found)
+        raise click.ClickException(f"{id_or_phone} names {len(found)} users ({ids}); give the #id")
+    return store, found[0].id
+
+
+def _operator() -> str:
+    """The login recorded in the audit log for a command typed at the server."""
+    import getpass
+
+    try:
+        return f"cchc ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "cchc"
+
+
+def _report_change(change: Change | None, done: str, target: Status | None = None) -> None:
+    """Print what a user command did; a standing decision it may not override is an error naming who made it."""
+    if change is None:
+        raise click.ClickException("the user is gone")
+    user = change.user
+    who = f"#{user.id} {user.full_name} ({user.unit_code})"
+    if change.changed:
+        click.echo(f"{done}: {who}")
+        return
+    standing = change.standing
+    since = f" (by {standing.by} at {standing.at})" if standing else ""
+    if target is None or user.status == target:
+        click.echo(f"unchanged: {who} is already {user.status if target else 'there'}{since if target else ''}")
+        return
+    hint = "; `cchc users unlock` lifts it" if user.status in ("inactive", "rejected") else ""
+    raise click.ClickException(f"{who} is {user.status}{since}, not pending{hint}")
+
+
+@users.command(name="approve")
+@click.argument("id_or_phone")
+@click.pass_context
+def users_approve(ctx: click.Context, id_or_phone: str) -> None:
+    """Approve a pending registration (as the ✅ Duyệt button: only a pending one).
+
+    \b
+    Example:
+        cchc users approve 12
+    """
+    from office.users import OPERATOR
+
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(store.decide(user_id, True, OPERATOR, _operator()), "approved", "approved")
+
+
+@users.command(name="reject")
+@click.argument("id_or_phone")
+@click.pass_context
+def users_reject(ctx: click.Context, id_or_phone: str) -> None:
+    """Reject a pending registration (as the ❌ Từ chối button: only a pending one).
+
+    \b
+    Example:
+        cchc users reject 12
+    """
+    from office.users import OPERATOR
+
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(store.decide(user_id, False, OPERATOR, _operator()), "rejected", "rejected")
+
+
+@users.command(name="lock")
+@click.argument("id_or_phone")
+@click.pass_context
+def users_lock(ctx: click.Context, id_or_phone: str) -> None:
+    """Lock an official out until `cchc users unlock` or /mokhoa (as /khoa); imports keep the lock.
+
+    \b
+    Example:
+        cchc users lock 0912345678
+    """
+    from office.users import OPERATOR
+
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(store.lock(user_id, OPERATOR, _operator()), "locked", "inactive")
+
+
+@users.command(name="unlock")
+@click.argument("id_or_phone")
+@click.pass_context
+def users_unlock(ctx: click.Context, id_or_phone: str) -> None:
+    """Lift a lock or a rejection, or approve a pending request (as /mokhoa).
+
+    \b
+    Example:
+        cchc users unlock '#12'
+    """
+    from office.users import OPERATOR
+
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(store.unlock(user_id, OPERATOR, _operator()), "unlocked", "approved")
+
+
+@users.command(name="move")
+@click.argument("id_or_phone")
+@click.argument("unit")
+@click.pass_context
+def users_move(ctx: click.Context, id_or_phone: str, unit: str) -> None:
+    """Put an official in another unit (code or name), as /chuyen.
+
+    \b
+    Example:
+        cchc users move 12 VHTT
+    """
+    chosen = _settings(ctx).unit(unit)
+    if chosen is None:
+        codes = ", ".join(u.code for u in _settings(ctx).units)
+        raise click.UsageError(f"{unit} is not a unit name or code in config.yaml ({codes})")
+    from office.users import OPERATOR
+
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(store.move(user_id, chosen.code, OPERATOR, _operator()), f"moved to {chosen.code}")
 
 
 @cli.group()

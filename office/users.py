@@ -10,6 +10,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlite_utils
@@ -24,6 +25,10 @@ from knowledge.vietnamese import fold, normalize
 from office.rows import BadRows, FileRow, by_row, check_rows, repeated, settings_in
 
 Status = Literal["pending", "approved", "rejected", "inactive"]
+STANDING: set[Status] = {"inactive", "rejected"}
+"""Decisions that only an explicit unlock (/mokhoa, `cchc users unlock`) undoes: no import or phone link does."""
+OPERATOR = 0
+"""The actor recorded for the operator's command line (Telegram ids are positive)."""
 CSV_HEADER = ["ho_ten", "don_vi", "chuc_vu", "so_dien_thoai", "telegram_id"]
 migrations = Migrations("cchc.users")
 
@@ -65,6 +70,12 @@ def m002_blocked_flag(db: sqlite_utils.Database) -> None:
     db.table("users").add_column("blocked", int, not_null_default=0)
 
 
+@migrations()
+def m003_admin_menus(db: sqlite_utils.Database) -> None:
+    """Who was shown the admin command menu, so it can be taken back when they are no longer an admin."""
+    db.table("admin_menus").create({"telegram_id": int, "at": str}, pk="telegram_id")
+
+
 class User(Record):
     """An official known to the assistant (registered through Telegram or imported from a staff list)."""
 
@@ -86,6 +97,49 @@ class User(Record):
         if chat is None:
             raise ValueError(f"user #{self.id} is not linked to Telegram")
         return chat
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who set a user's status and when: a Telegram admin (actor, their name) or the operator's CLI."""
+
+    actor: int
+    by: str
+    at: str
+
+    @property
+    def by_operator(self) -> bool:
+        return self.actor == OPERATOR
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a status or unit command did: the user afterwards, and whether anything changed.
+
+    When nothing changed, `standing` is the decision that stands (None if nobody recorded made one).
+    """
+
+    user: User
+    changed: bool
+    standing: Decision | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What a staff-list import did; rows of locked or rejected officials kept their status."""
+
+    added: int
+    updated: int
+    kept_locked: int
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab, CR) gets a
+    leading apostrophe, so Excel or LibreOffice never runs what an official typed (CSV injection)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def normalize_phone(raw: str) -> str:
@@ -170,6 +224,24 @@ class UserStore:
         rows = self.db.table("users").rows_where(" AND ".join(where) or None, args, order_by="unit_code, full_name")
         return [User(**{k: v for k, v in row.items() if k in User.model_fields}) for row in rows]
 
+    def resolve(self, id_or_phone: str) -> list[User]:
+        """The users a reference names: '#12' or '12' is an id, anything starting with 0 or + a phone number."""
+        reference = id_or_phone.strip().removeprefix("#")
+        if reference.isdigit() and not reference.startswith("0") and len(reference) <= 8:
+            found = self.by_id(int(reference))
+            return [found] if found else []
+        number = normalize_phone(reference)
+        if not number:
+            return []
+        rows = self.db.table("users").rows_where("phone = ?", [number], order_by="id")
+        return [User(**{k: v for k, v in row.items() if k in User.model_fields}) for row in rows]
+
+    def last_decision(self, user_id: int) -> Decision | None:
+        """Who last set this user's status and when, from the audit log; None if nobody did."""
+        sql = "SELECT actor, detail, at FROM audit WHERE target = ? AND action LIKE 'status:%' ORDER BY id DESC LIMIT 1"
+        row = self.db.execute(sql, [str(user_id)]).fetchone()
+        return Decision(actor=row[0], by=row[1] or f"Telegram {row[0]}", at=row[2]) if row else None
+
     def reachable(self, unit_codes: Iterable[str] | None = None) -> list[User]:
         """Approved officials the bot can write to: linked to Telegram and not having blocked it."""
         return [u for u in self.find(status="approved", unit_codes=unit_codes) if u.telegram_id and not u.blocked]
@@ -180,7 +252,10 @@ class UserStore:
         self, telegram_id: int, chat_id: int, full_name: str, unit_code: str, position: str, approved: bool
     ) -> User:
         """Record a registration from /start: approved at once, or pending an admin's decision."""
+        existing = self.by_telegram(telegram_id)
         status: Status = "approved" if approved else "pending"
+        if existing and existing.status in STANDING:
+            status = existing.status
         row = {
             "telegram_id": telegram_id,
             "chat_id": chat_id,
@@ -191,7 +266,6 @@ class UserStore:
             "source": "telegram",
             "updated_at": utc_now(),
         }
-        existing = self.by_telegram(telegram_id)
         with self.db.atomic():
             if existing:
                 self.db.table("users").update(existing.id, row)
@@ -203,39 +277,70 @@ class UserStore:
         return registered
 
     def link_by_phone(self, telegram_id: int, chat_id: int, phone: str) -> User | None:
-        """Match a shared phone number to an imported staff row; the official is approved at once."""
+        """Match a shared phone number to an imported staff row; the official is approved at once, unless
+        the row is locked or rejected: it is linked and keeps that status."""
         number = normalize_phone(phone)
         if not number:
             return None
         match = self._one("phone = ? AND (telegram_id IS NULL OR telegram_id = ?)", [number, telegram_id])
         if match is None:
             return None
+        stale = self.by_telegram(telegram_id)
+        if stale and stale.id != match.id and stale.status in STANDING:
+            return stale  # a locked or rejected official cannot escape through another staff row
         with self.db.atomic():
-            stale = self.by_telegram(telegram_id)
             if stale and stale.id != match.id:  # a half-finished registration of the same person
                 self.db.table("users").delete(stale.id)
+            status = match.status if match.status in STANDING else "approved"
             self.db.table("users").update(
                 match.id,
-                {"telegram_id": telegram_id, "chat_id": chat_id, "status": "approved", "updated_at": utc_now()},
+                {"telegram_id": telegram_id, "chat_id": chat_id, "status": status, "updated_at": utc_now()},
             )
         self.audit(telegram_id, "link-phone", str(match.id), number)
         return self.by_id(match.id)
 
-    def set_status(self, user_id: int, status: Status, actor: int) -> User | None:
-        """Approve, reject, deactivate or reactivate a user (audited)."""
-        if self.by_id(user_id) is None:
-            return None
-        self.db.table("users").update(user_id, {"status": status, "updated_at": utc_now()})
-        self.audit(actor, f"status:{status}", str(user_id), "")
-        return self.by_id(user_id)
+    def decide(self, user_id: int, approve: bool, actor: int, by: str) -> Change | None:
+        """Approve or reject a pending registration; a request already decided stays as it was."""
+        return self._change_status(user_id, "approved" if approve else "rejected", {"pending"}, actor, by)
 
-    def move(self, user_id: int, unit_code: str, actor: int) -> User | None:
-        """Put a user in another unit (audited)."""
-        if self.by_id(user_id) is None:
+    def lock(self, user_id: int, actor: int, by: str) -> Change | None:
+        """Lock an official out (no answers, tasks or announcements) until an explicit unlock."""
+        return self._change_status(user_id, "inactive", {"pending", "approved", "rejected"}, actor, by)
+
+    def unlock(self, user_id: int, actor: int, by: str) -> Change | None:
+        """Lift a lock or a rejection (or approve a pending request): the official is approved."""
+        return self._change_status(user_id, "approved", {"pending", "inactive", "rejected"}, actor, by)
+
+    def _change_status(
+        self, user_id: int, status: Status, allowed_from: set[Status], actor: int, by: str
+    ) -> Change | None:
+        """Set the status if the current one is in `allowed_from` (atomically, audited); None if no such user."""
+        marks = ", ".join("?" for _ in allowed_from)
+        cursor = self.db.execute(
+            f"UPDATE users SET status = ?, updated_at = ? WHERE id = ? AND status IN ({marks})",
+            [status, utc_now(), user_id, *sorted(allowed_from)],
+        )
+        self.db.conn.commit()
+        user = self.by_id(user_id)
+        if user is None:
             return None
+        if cursor.rowcount == 1:
+            self.audit(actor, f"status:{status}", str(user_id), by)
+            return Change(user, changed=True)
+        return Change(user, changed=False, standing=self.last_decision(user_id))
+
+    def move(self, user_id: int, unit_code: str, actor: int, by: str = "") -> Change | None:
+        """Put a user in another unit (audited)."""
+        user = self.by_id(user_id)
+        if user is None:
+            return None
+        if user.unit_code == unit_code:
+            return Change(user, changed=False)
         self.db.table("users").update(user_id, {"unit_code": unit_code, "updated_at": utc_now()})
-        self.audit(actor, "move", str(user_id), unit_code)
-        return self.by_id(user_id)
+        self.audit(actor, "move", str(user_id), f"{user.unit_code} -> {unit_code}" + (f" by {by}" if by else ""))
+        moved = self.by_id(user_id)
+        assert moved is not None, "the user was just updated"
+        return Change(moved, changed=True)
 
     def mark_blocked(self, chat_id: int) -> None:
         """The official blocked the bot (Telegram said 403): inactive for sending until they write again."""
@@ -250,6 +355,17 @@ class UserStore:
             self.db.table("users").update(user.id, {"blocked": 0, "updated_at": utc_now()})
             self.audit(telegram_id, "unblocked-bot", str(user.id), "")
 
+    def admin_menu_holders(self) -> set[int]:
+        """Telegram ids that were shown the admin command menu."""
+        return {row["telegram_id"] for row in self.db.table("admin_menus").rows}
+
+    def record_admin_menu(self, telegram_id: int, shown: bool) -> None:
+        """Remember that this person was shown the admin menu (or that it was taken back)."""
+        if shown:
+            self.db.table("admin_menus").upsert({"telegram_id": telegram_id, "at": utc_now()}, pk="telegram_id")
+        else:
+            self.db.table("admin_menus").delete_where("telegram_id = ?", [telegram_id])
+
     def audit(self, actor: int, action: str, target: str, detail: str) -> None:
         self.db.table("audit").insert(
             {"at": utc_now(), "actor": actor, "action": action, "target": target, "detail": detail}
@@ -260,16 +376,17 @@ class UserStore:
 
     # ---------------------------------------------------------------------------------- staff list
 
-    def import_csv(self, text: str, settings: Settings) -> tuple[int, int]:
+    def import_csv(self, text: str, settings: Settings) -> ImportResult:
         """Load a staff list (header ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id).
 
         Every row is checked first; if any is bad, BadRows lists them by row number and nothing is
-        written. Returns (added, updated). A row with a telegram_id is approved at once.
+        written. A row with a telegram_id is approved at once. Names, units and phones of known officials
+        are updated, but a locked or rejected official keeps that status (counted in `kept_locked`).
         """
         rows, problems = _parse_staff(text, settings)
         if problems:
             raise BadRows(problems)
-        added = updated = 0
+        added = updated = kept_locked = 0
         with self.db.atomic():
             for row in rows:
                 existing = None
@@ -280,14 +397,17 @@ class UserStore:
                 values = {**row, "status": "approved", "source": "csv", "updated_at": utc_now()}
                 if row["telegram_id"] is not None:
                     values["chat_id"] = row["telegram_id"]  # a private chat's id is the user's id
+                if existing and existing.status in STANDING:
+                    values["status"] = existing.status
+                    kept_locked += 1
                 if existing:
                     self.db.table("users").update(existing.id, values)
                     updated += 1
                 else:
                     self.db.table("users").insert({**values, "created_at": utc_now()})
                     added += 1
-        self.audit(0, "import-csv", "", f"{added} added, {updated} updated")
-        return added, updated
+        self.audit(OPERATOR, "import-csv", "", f"{added} added, {updated} updated, kept locked: {kept_locked}")
+        return ImportResult(added, updated, kept_locked)
 
     # ------------------------------------------------------------------------------ answers, votes
 
@@ -316,7 +436,9 @@ class UserStore:
         )
 
     def feedback_csv(self) -> str:
-        """Votes with their question and the citations shown, as CSV (grows the question sets)."""
+        """Votes with their question and the citations shown, as CSV (grows the question sets).
+
+        Text cells that a spreadsheet would run as a formula are neutralised (see `spreadsheet_safe`)."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["at", "telegram_id", "vote", "question", "citations"])
@@ -326,7 +448,7 @@ class UserStore:
         )
         for at, telegram_id, vote, question, citations in self.db.execute(sql).fetchall():
             ids = "; ".join(f"{c['doc_id']}:{c['loc']}" for c in json.loads(citations))
-            writer.writerow([at, telegram_id, vote, question, ids])
+            writer.writerow([at, telegram_id, vote, spreadsheet_safe(question), spreadsheet_safe(ids)])
         return out.getvalue()
 
 

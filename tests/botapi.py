@@ -1,9 +1,10 @@
 """A Bot API stand-in on 127.0.0.1 that answers like Telegram does, errors included.
 
 The real python-telegram-bot Application talks to it over real HTTP (`ApplicationBuilder().base_url`).
-It serves getMe, deleteWebhook, setWebhook, setMyCommands, long-poll getUpdates, sendMessage,
-editMessageText, answerCallbackQuery, sendChatAction, sendDocument and sendPhoto with Telegram's JSON
-shapes, records what the bot sent, and can be told to fail: 429 with `parameters.retry_after`, 403
+It serves getMe, deleteWebhook, setWebhook, setMyCommands and deleteMyCommands (per scope, kept in
+`menus`), long-poll getUpdates, sendMessage, editMessageText, answerCallbackQuery, sendChatAction,
+sendDocument and sendPhoto with Telegram's JSON shapes, records what the bot sent (uploaded files with
+their bytes), and can be told to fail: 429 with `parameters.retry_after`, 403
 "Forbidden: bot was blocked by the user", 400 "Bad Request: chat not found", 500. Messages over 4,096
 characters get Telegram's 400 "Bad Request: message is too long".
 """
@@ -60,6 +61,7 @@ class BotApiStandIn:
         self.failures: dict[tuple[str, int | None], list[tuple[int, str, dict]]] = {}
         self.webhook_url = ""
         self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        self.menus: dict[str, list[str]] = {}  # command menu per scope ("default", "chat:<id>"): command names
         self._new_update = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -130,7 +132,8 @@ class BotApiStandIn:
                     except json.JSONDecodeError:
                         params[key] = value
                 else:  # an uploaded file
-                    params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                    content = value.file.read()
+                    params[key] = {"filename": value.filename, "size": len(content), "content": content}
         params.update(request.query)
         return params
 
@@ -202,7 +205,33 @@ class BotApiStandIn:
         self.webhook_url = params.get("url", "")
         return self._ok(True)
 
+    def _scope(self, params: dict) -> tuple[str, web.Response | None]:
+        """The menu scope a (set|delete)MyCommands call names; a chat the bot never met is Telegram's 400."""
+        scope = params.get("scope") or {"type": "default"}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if scope["type"] != "chat":
+            return scope["type"], None
+        chat = int(scope["chat_id"])
+        if chat in self.unknown_chats:
+            return "", _error(400, "Bad Request: chat not found")
+        return f"chat:{chat}", None
+
     async def _setMyCommands(self, params: dict, chat_id: int | None) -> web.Response:
+        scope, refused = self._scope(params)
+        if refused:
+            return refused
+        commands = params.get("commands") or []
+        if isinstance(commands, str):
+            commands = json.loads(commands)
+        self.menus[scope] = [c["command"] for c in commands]
+        return self._ok(True)
+
+    async def _deleteMyCommands(self, params: dict, chat_id: int | None) -> web.Response:
+        scope, refused = self._scope(params)
+        if refused:
+            return refused
+        self.menus.pop(scope, None)
         return self._ok(True)
 
     async def _getUpdates(self, params: dict, chat_id: int | None) -> web.Response:
@@ -287,13 +316,19 @@ def message_update(user_id: int, text: str | None = None, chat_id: int | None = 
     return {"message": message}
 
 
-def callback_update(user_id: int, data: str, message: Sent) -> dict:
+def edited(update: dict) -> dict:
+    """The same message, edited by its author a moment later (Telegram sends it as `edited_message`)."""
+    message = {**update["message"], "edit_date": int(time.time())}
+    return {"edited_message": message}
+
+
+def callback_update(user_id: int, data: str, message: Sent, first_name: str = "Cán bộ") -> dict:
     """A press on an inline button of a message the bot sent."""
     chat = {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "supergroup"}
     return {
         "callback_query": {
             "id": str(next(_ids)),
-            "from": user(user_id),
+            "from": user(user_id, first_name),
             "chat_instance": "ci",
             "data": data,
             "message": {

@@ -79,7 +79,7 @@ async def test_registration_and_approval(bot_settings, stand_in, sample_index, u
 
 async def test_rejected_registration_gets_no_answers(bot_settings, stand_in, sample_index, users) -> None:
     pending = users.register(OFFICIAL, OFFICIAL, "Lê C", "NV", "Công chức", approved=False)
-    users.set_status(pending.id, "rejected", actor=ADMIN)
+    users.decide(pending.id, False, actor=ADMIN, by="Quản trị")
     async with running_bot(bot_settings, stand_in, sample_index, users):
         await ask(stand_in, OFFICIAL, "/start", "không được duyệt")
         reply = await ask(stand_in, OFFICIAL, "han nop bao cao kiem diem", "chưa được duyệt")
@@ -88,9 +88,11 @@ async def test_rejected_registration_gets_no_answers(bot_settings, stand_in, sam
 
 async def test_stranger_is_refused_everything(bot_settings, stand_in, sample_index, users) -> None:
     async with running_bot(bot_settings, stand_in, sample_index, users):
-        await ask(stand_in, STRANGER, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "chưa được duyệt")
-        await ask(stand_in, STRANGER, "/nguon", "chưa được duyệt")
         await ask(stand_in, STRANGER, "/nguoidung", "chỉ dành cho quản trị viên")
+        stand_in.push_update(message_update(STRANGER, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"))
+        stand_in.push_update(message_update(STRANGER, "/nguon"))
+        await asyncio.sleep(1)
+        assert len(stand_in.to(STRANGER)) == 1  # one refusal a minute to a stranger, whatever they send
         assert not any("Chỉ thị" in s.text for s in stand_in.to(STRANGER))
         assert users.by_telegram(STRANGER) is None  # nothing they sent was stored as a user
 
@@ -329,9 +331,9 @@ async def test_admin_lists_moves_and_deactivates(bot_settings, stand_in, sample_
         await ask(stand_in, ADMIN, f"/chuyen {official.id} VHTT", "Đã chuyển")
         assert users.by_telegram(OFFICIAL).unit_code == "VHTT"
         await ask(stand_in, ADMIN, "/chuyen x", "Cách dùng")
+        await ask(stand_in, OFFICIAL, "/nguoidung", "chỉ dành cho quản trị viên")
         await ask(stand_in, ADMIN, f"/khoa {official.id}", "Đã khóa")
         await ask(stand_in, OFFICIAL, "tinh gian bien che", "chưa được duyệt")
-        await ask(stand_in, OFFICIAL, "/nguoidung", "chỉ dành cho quản trị viên")
     actions = [e["action"] for e in users.audit_entries()]
     assert "move" in actions and "status:inactive" in actions and "denied" in actions
 
@@ -394,7 +396,7 @@ async def test_restart_keeps_registrations(bot_settings, stand_in, sample_index,
         "Chủ tịch UBND",
         "pending",
     )
-    second.set_status(user.id, "approved", actor=ADMIN)
+    second.decide(user.id, True, actor=ADMIN, by="Quản trị")
     async with running_bot(bot_settings, stand_in, sample_index, UserStore(open_database(database))):
         await ask(stand_in, OFFICIAL, "tinh gian bien che", "điểm c khoản 1")
 

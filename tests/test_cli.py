@@ -209,8 +209,8 @@ def test_users_import_and_list(tmp_path: Path) -> None:
     staff.write_text(
         STAFF_HEADER + "Nguyễn Văn A,NV,Thủ trưởng,+84 912 345 678,\nTrần B,Phòng Tư pháp,Công chức,,555\n"
     )
-    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 2 added, 0 updated\n"
-    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 0 added, 2 updated\n"
+    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 2 added, 0 updated, kept locked: 0\n"
+    assert run(tmp_path, "users", "import", str(staff)).output == "imported: 0 added, 2 updated, kept locked: 0\n"
     rows = [json.loads(line) for line in run(tmp_path, "users", "list", "--json").output.splitlines()]
     assert [(r["full_name"], r["unit_code"], r["phone"], r["telegram_id"], r["status"]) for r in rows] == [
         ("Nguyễn Văn A", "NV", "0912345678", None, "approved"),
