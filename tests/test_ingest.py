@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -146,3 +147,109 @@ def test_lost_vectors_are_embedded_again_on_the_next_ingest(index: ClauseIndex, 
     assert report.added == [] and report.updated == []
     assert index.vector_count() == len(index.store.passage_ids())
     assert set(lost) <= set(index.vectors.get(ids=lost, include=[])["ids"])
+
+
+# ------------------------------------------------------------------------------- unreadable files
+
+DIRECTIVE_LINES = [
+    "CHỈ THỊ",
+    "Về việc bảo vệ tệp văn bản",
+    "1. Văn phòng lưu bản PDF có mật khẩu chủ sở hữu, không cho sao chép.",
+    "2. Các phòng chuyên môn gửi báo cáo trước ngày 20 tháng 5 năm 2099.",
+]
+
+
+def text_pdf(path: Path) -> Path:
+    """A PDF with a Vietnamese text layer (fpdf2, DejaVu Sans)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("DejaVu", fname="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf.set_font("DejaVu", size=11)
+    for line in DIRECTIVE_LINES:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def encrypted_pdf(source: Path, target: Path, user_password: str) -> None:
+    """The same PDF encrypted with AES-128: an owner password always, a user password when given."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=source)
+    writer.encrypt(user_password=user_password, owner_password="chu-so-huu", algorithm="AES-128")
+    with target.open("wb") as handle:
+        writer.write(handle)
+
+
+def certificate_protected_pdf(target: Path) -> None:
+    """A PDF under public-key (certificate) security, which pypdf does not implement and raises on."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length 3 >>\nstream\nq Q\nendstream",
+        b"<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 /R 4 /Length 128 >>",
+    ]
+    data, offsets = b"%PDF-1.6\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(data))
+        data += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(data)
+    data += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    data += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    file_id = "<00112233445566778899aabbccddeeff>"
+    data += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Encrypt 5 0 R /ID [{file_id} {file_id}] >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    target.write_bytes(data)
+
+
+def docx_bomb(target: Path, megabytes: int) -> None:
+    """A small .docx whose document.xml unpacks to `megabytes` MB of empty paragraphs."""
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    for line in DIRECTIVE_LINES:
+        document.add_paragraph(line)
+    plain = target.with_suffix(".plain")
+    document.save(str(plain))
+    padding = "<w:p/>" * (megabytes * 1_000_000 // 6)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + padding.encode(), 1)
+            bomb.writestr(member.filename, data)
+    plain.unlink()
+
+
+def test_unreadable_files_are_reported_by_name_and_the_others_go_in(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cchc.cli import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE_DIRECTIVE, corpus)
+    plain = text_pdf(tmp_path / "plain.pdf")
+    encrypted_pdf(plain, corpus / "chong-sao-chep.pdf", user_password="")  # opens without a password
+    encrypted_pdf(plain, corpus / "co-mat-khau.pdf", user_password="mat-khau")
+    certificate_protected_pdf(corpus / "chung-thu-so.pdf")
+    docx_bomb(corpus / "bom-xml.docx", megabytes=30)
+    assert (corpus / "bom-xml.docx").stat().st_size < 200_000
+
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), "ingest", "--quiet", str(corpus)])
+    assert result.exit_code == 1, result.output
+    assert "added: chi-thi-cchc-thi-xa" in result.output and "added: chong-sao-chep" in result.output
+    failed = {line.split(": ", 2)[1]: line for line in result.output.splitlines() if line.startswith("FAILED: ")}
+    assert sorted(Path(name).name for name in failed) == ["bom-xml.docx", "chung-thu-so.pdf", "co-mat-khau.pdf"]
+    assert "protected by a password" in failed[str(corpus / "co-mat-khau.pdf")]
+    assert "only Standard PDF encryption handler is available" in failed[str(corpus / "chung-thu-so.pdf")]
+    assert re.search(r"unpacks to 3\d MB of XML .* \(limits 20 MB", failed[str(corpus / "bom-xml.docx")])
+    shown = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), "show", "chong-sao-chep:2"])
+    assert "trước ngày 20 tháng 5 năm 2099" in shown.output
