@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,17 @@ def open_database(path: Path) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return db
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a database that may be in use (SQLite's online backup API): the copy is one
+    moment of the source, whatever other processes write meanwhile."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)) as live,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)
 
 
 def utc_now() -> str:

@@ -188,6 +188,7 @@ def build_application(
     outbox: Outbox | None = None,
 ) -> Application:
     """The bot for these settings; services may be injected (tests), else opened at start."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the request URL, token included
 
     async def post_init(application: Application) -> None:
         found = open_services(settings, clock, index, users, tasks, outbox)

@@ -252,6 +252,57 @@ def serve(ctx: click.Context) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@cli.command(name="backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def backup_command(ctx: click.Context, dest: Path) -> None:
+    """Write a consistent copy of the data directory to DEST (a new or empty folder), safe while
+    `cchc serve` runs: the database through SQLite's online backup API, the vectors it needs, attachments.
+
+    \b
+    Example:
+        cchc backup /var/backups/cchc/$(date +%F)
+    """
+    from cchc.backup import BackupError, backup
+
+    try:
+        report = backup(_settings(ctx), dest)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{report.tables.get(t, 0)} {t}" for t in ("documents", "users", "tasks", "deliveries"))
+    click.echo(f"backed up to {dest}: {counts}")
+    click.echo(
+        f"vectors: {report.vectors} copied"
+        + (f", {report.missing_vectors} to embed again on restore" if report.missing_vectors else "")
+    )
+
+
+@cli.command(name="restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Move a non-empty data directory aside (…before-restore-…) first.")
+@click.pass_context
+def restore_command(ctx: click.Context, src: Path, force: bool) -> None:
+    """Restore a backup made by `cchc backup` as the data directory (refused if it is not empty, unless
+    --force, which moves it aside). Stop `cchc serve` first.
+
+    \b
+    Example:
+        cchc --data-dir /srv/cchc/data restore /var/backups/cchc/2026-03-01
+    """
+    from cchc.backup import BackupError, restore
+
+    try:
+        report = restore(_settings(ctx), src, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if report.moved_aside:
+        click.echo(f"moved aside: {report.moved_aside}")
+    counts = ", ".join(f"{report.tables.get(t, 0)} {t}" for t in ("documents", "users", "tasks", "deliveries"))
+    click.echo(f"restored into {_settings(ctx).data_dir}: {counts}")
+    if report.embedded:
+        click.echo(f"vectors embedded again: {report.embedded}")
+
+
 @cli.group()
 def users() -> None:
     """Officials who may use the bot: import a staff list, list, approve, lock, move.

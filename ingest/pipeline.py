@@ -169,7 +169,7 @@ class Ingester:
             for doc_id in sorted(set(known) - set(seen)):
                 self.index.remove_document(doc_id)
                 report.removed.append(doc_id)
-        self._repair_vectors()
+        self.index.repair_vectors()  # what an earlier crash left unembedded
         return report
 
     def _parse_if_changed(
@@ -206,13 +206,3 @@ class Ingester:
                     has_articles=prepared.has_articles,
                 )
                 (report.updated if prepared.meta.doc_id in known else report.added).append(prepared.meta.doc_id)
-
-    def _repair_vectors(self) -> None:
-        """Embed any passage SQLite needs but Chroma lacks (after a crash or a model switch)."""
-        if self.index.vector_count() >= len(self.index.store.passage_ids()):
-            return
-        max_words = self.index.settings.embeddings.max_words
-        for row in self.index.store.document_rows():
-            clauses = self.index.store.clauses(row["doc_id"])
-            passages, _ = build_passages(clauses, bool(row["has_articles"]), max_words)
-            self.index.embed_passages(self.index.missing_passages(passages))

@@ -14,10 +14,12 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import bm25s
 import chromadb
 import numpy as np
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaClientSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -30,6 +32,8 @@ from knowledge.store import ClauseStore
 from knowledge.vietnamese import DiacriticRestorer, lexicon, normalize, terms
 
 PASSAGE_BATCH = 64
+VECTOR_BATCH = 500  # ids per Chroma get/delete/add call
+VECTOR_CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
 
@@ -158,14 +162,6 @@ class ClauseIndex:
             self._embeddings = build_embeddings(self.settings.embeddings)
         return self._embeddings
 
-    def _client(self) -> chromadb.ClientAPI:
-        client_settings = ChromaClientSettings(anonymized_telemetry=False)
-        chroma = self.settings.chroma
-        if chroma.mode == "server":
-            return chromadb.HttpClient(host=chroma.host, port=chroma.port, settings=client_settings)
-        self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=client_settings)
-
     @property
     def vectors(self) -> Chroma:
         """The Chroma collection of this embedding model (each model keeps its own vectors)."""
@@ -175,8 +171,8 @@ class ClauseIndex:
             self._vectors = Chroma(
                 collection_name=self.collection_name,
                 embedding_function=self.embeddings,
-                client=self._client(),
-                collection_configuration={"hnsw": {"space": "cosine"}},
+                client=chroma_client(self.settings),
+                collection_configuration=VECTOR_CONFIGURATION,
             )
         return self._vectors
 
@@ -196,8 +192,8 @@ class ClauseIndex:
         """Passages whose vectors are not in Chroma yet (unchanged text keeps its vector)."""
         passages = list(passages)
         found: set[str] = set()
-        for start in range(0, len(passages), 500):
-            batch = [p.passage_id for p in passages[start : start + 500]]
+        for start in range(0, len(passages), VECTOR_BATCH):
+            batch = [p.passage_id for p in passages[start : start + VECTOR_BATCH]]
             found.update(self.vectors.get(ids=batch, include=[])["ids"])
         return [p for p in passages if p.passage_id not in found]
 
@@ -230,12 +226,26 @@ class ClauseIndex:
     def _delete_vectors(self, passage_ids: set[str]) -> None:
         still_used = self.store.passage_ids()
         stale = sorted(passage_ids - still_used)
-        for start in range(0, len(stale), 500):
-            self.vectors.delete(ids=stale[start : start + 500])
+        for start in range(0, len(stale), VECTOR_BATCH):
+            self.vectors.delete(ids=stale[start : start + VECTOR_BATCH])
 
     def vector_count(self) -> int:
         """Number of passage vectors stored for this embedding model."""
         return len(self.vectors.get(include=[])["ids"])
+
+    def repair_vectors(self) -> int:
+        """Embed every passage SQLite needs but Chroma lacks (after a crash, a model switch or a restore);
+        returns how many were embedded."""
+        if self.vector_count() >= len(self.store.passage_ids()):
+            return 0
+        embedded = 0
+        max_words = self.settings.embeddings.max_words
+        for row in self.store.document_rows():
+            passages, _ = build_passages(self.store.clauses(row["doc_id"]), bool(row["has_articles"]), max_words)
+            missing = self.missing_passages(passages)
+            self.embed_passages(missing)
+            embedded += len(missing)
+        return embedded
 
     # ------------------------------------------------------------------------------------- reading
 
@@ -274,6 +284,48 @@ class ClauseIndex:
         order = _one_per_passage(np.argsort(-total, kind="stable"), lexical.passage_of_clause, k)
         cosine = np.nan_to_num(dense_raw, nan=0.0)[lexical.passage_of_clause]
         return [Hit(lexical.clauses[i], float(total[i]), float(lex[i]), float(cosine[i]), int(i)) for i in order]
+
+
+def chroma_client(settings: Settings, path: Path | None = None) -> chromadb.ClientAPI:
+    """The Chroma of these settings: the server, or the embedded store in the data directory (or at `path`)."""
+    client_settings = ChromaClientSettings(anonymized_telemetry=False)
+    chroma = settings.chroma
+    if chroma.mode == "server" and path is None:
+        return chromadb.HttpClient(host=chroma.host, port=chroma.port, settings=client_settings)
+    folder = path or settings.chroma_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(folder), settings=client_settings)
+
+
+def copy_vectors(
+    source: chromadb.ClientAPI, target: chromadb.ClientAPI, prefix: str, keep: set[str] | None = None
+) -> tuple[int, int]:
+    """Copy the passage vectors of every collection named `prefix-…` (one per embedding model) from one Chroma
+    to another, only the ids in `keep` when given. Returns (copied, missing): ids of `keep` that a collection
+    lacked (a vector is keyed by its passage text, so what is copied always matches SQLite)."""
+    copied = missing = 0
+    for collection in source.list_collections():
+        if not collection.name.startswith(f"{prefix}-"):
+            continue
+        into = target.get_or_create_collection(
+            collection.name,
+            configuration=VECTOR_CONFIGURATION,
+            embedding_function=None,
+        )
+        ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
+        for start in range(0, len(ids), VECTOR_BATCH):
+            wanted = ids[start : start + VECTOR_BATCH]
+            found = collection.get(ids=wanted, include=["embeddings", "metadatas", "documents"])
+            if found["ids"]:
+                into.upsert(
+                    ids=found["ids"],
+                    embeddings=found["embeddings"],
+                    metadatas=found["metadatas"],
+                    documents=found["documents"],
+                )
+            copied += len(found["ids"])
+            missing += len(wanted) - len(found["ids"])
+    return copied, missing
 
 
 def _one_per_passage(order: np.ndarray, passage_of_clause: np.ndarray, k: int) -> list[int]:
