@@ -130,6 +130,12 @@ async def press(stand_in: BotApiStandIn, user_id: int, message: Sent, data: str)
     stand_in.push_update(callback_update(user_id, data, message))
 
 
+async def settle(stand_in: BotApiStandIn, witness: int = 999_999) -> None:
+    """Wait until the bot has handled the updates pushed so far: a /huongdan pushed after them (by a
+    `witness` who writes nothing else) is answered, and updates are handled in the order they came."""
+    await ask(stand_in, witness, "/huongdan", "/hoi câu hỏi")
+
+
 async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
     """Wait until `predicate()` holds (checked every 50 ms), or fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

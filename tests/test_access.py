@@ -19,10 +19,10 @@ from cchc.cli import cli
 from knowledge.index import ClauseIndex
 from knowledge.records import Citation
 from office.users import UserStore
-from tests.bot_harness import add_officials, running_bot
+from tests.bot_harness import ADMIN, add_officials, running_bot, settle
 from tests.botapi import BotApiStandIn, Sent, callback_update, edited, message_update
 
-ADMIN, SECOND_ADMIN, FORMER_ADMIN = 1001, 1002, 1003
+SECOND_ADMIN, FORMER_ADMIN = 1002, 1003
 OFFICIAL, STRANGER = 2002, 3003
 GROUP = -100777
 STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
@@ -40,23 +40,18 @@ def bot_settings(sample_index: ClauseIndex) -> Settings:
     return settings
 
 
-def approve(users: UserStore, telegram_id: int, unit: str = "TP") -> int:
-    return users.register(telegram_id, telegram_id, "Trần Thị B", unit, "Công chức", approved=True).id
+def approve(users: UserStore, telegram_id: int) -> int:
+    """An approved official of Phòng Tư pháp; returns their user id."""
+    return users.register(telegram_id, telegram_id, "Trần Thị B", "TP", "Công chức", approved=True).id
 
 
 async def ask(stand_in: BotApiStandIn, user_id: int, text: str, expect: str, chat_id: int | None = None) -> Sent:
-    """Send a message and wait for the bot's message containing `expect` in that chat."""
+    """Send a message (in a group when `chat_id` is given) and wait for the bot's one containing `expect`."""
     before = len(stand_in.sent)
     chat = user_id if chat_id is None else chat_id
     stand_in.push_update(message_update(user_id, text, chat_id=chat_id))
     found = await stand_in.wait_for(lambda s: s in stand_in.sent[before:] and s.chat_id == chat and expect in s.text)
     return found[0]
-
-
-async def settle(stand_in: BotApiStandIn, user_id: int) -> None:
-    """Wait until the bot has handled what came before: an approved official's /huongdan is answered."""
-    await ask(stand_in, user_id, "/huongdan", "/hoi câu hỏi")
-    await asyncio.sleep(0.3)
 
 
 # ------------------------------------------------------------------------------- decisions stick
@@ -184,7 +179,7 @@ async def test_admin_commands_only_in_private_and_menu_for_admins_only(
             for sender in (ADMIN, OFFICIAL):
                 stand_in.push_update(message_update(sender, command.format(id=official), chat_id=GROUP))
         await stand_in.wait_for(lambda s: len(stand_in.to(GROUP)) == 16)
-        await settle(stand_in, OFFICIAL)
+        await settle(stand_in)
         assert [s.text for s in stand_in.to(GROUP)] == [PRIVATE_ONLY] * 16  # the same short line, nothing more
         assert (users.by_id(official).status, users.by_id(official).unit_code) == ("approved", "TP")
 
@@ -203,10 +198,10 @@ async def test_strangers_get_one_refusal_a_window(bot_settings, stand_in, sample
         for i in range(6):
             stand_in.push_update(message_update(STRANGER, f"/hoi cau hoi so {i}", chat_id=GROUP))
             stand_in.push_update(message_update(STRANGER, "/nguoidung", chat_id=GROUP))
+        await settle(stand_in)
         await ask(stand_in, OFFICIAL, "/hoi tinh gian bien che", "điểm c khoản 1", chat_id=GROUP)
-        await asyncio.sleep(0.3)
         assert [s.text for s in stand_in.to(GROUP) if s.text in (NOT_APPROVED, PRIVATE_ONLY)] == [NOT_APPROVED]
-        await asyncio.sleep(3)  # the window of the question limit has passed
+        await asyncio.sleep(3)  # the window of the question limit passes
         await ask(stand_in, STRANGER, "/hoi cau hoi moi", NOT_APPROVED, chat_id=GROUP)
         await ask(stand_in, OFFICIAL, "/hoi chinh quyen so", "điểm f khoản 2", chat_id=GROUP)
         assert len(stand_in.to(GROUP, "sendMessage")) == 4
@@ -229,7 +224,7 @@ async def test_edited_messages_are_not_answered_or_run_again(bot_settings, stand
         await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Đã khóa" in s.text)
         await ask(stand_in, ADMIN, f"/mokhoa {official}", "Đã mở khóa")
         stand_in.push_update(edited(lock))
-        await settle(stand_in, OFFICIAL)
+        await settle(stand_in)
     assert len([s for s in stand_in.to(OFFICIAL) if "Chỉ thị" in s.text]) == 1
     assert users.by_id(official).status == "approved"
     assert [e["action"] for e in users.audit_entries() if e["action"].startswith("status:")] == [

@@ -25,6 +25,7 @@ from tests.bot_harness import (
     order_of,
     press,
     running_bot,
+    settle,
     until,
     well_formed,
 )
@@ -91,7 +92,7 @@ async def test_stranger_is_refused_everything(bot_settings, stand_in, sample_ind
         await ask(stand_in, STRANGER, "/nguoidung", "chỉ dành cho quản trị viên")
         stand_in.push_update(message_update(STRANGER, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"))
         stand_in.push_update(message_update(STRANGER, "/nguon"))
-        await asyncio.sleep(1)
+        await settle(stand_in)
         assert len(stand_in.to(STRANGER)) == 1  # one refusal a minute to a stranger, whatever they send
         assert not any("Chỉ thị" in s.text for s in stand_in.to(STRANGER))
         assert users.by_telegram(STRANGER) is None  # nothing they sent was stored as a user
