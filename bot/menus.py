@@ -25,7 +25,7 @@ COMMANDS = [
     BotCommand("start", "Đăng ký sử dụng"),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("nguoidung", "Người dùng (cho, duyet, khoa)"),
+    BotCommand("nguoidung", "Người dùng (cho, duyet, khoa, tuchoi)"),
     BotCommand("chuyen", "Chuyển người dùng sang đơn vị khác"),
     BotCommand("khoa", "Khóa người dùng"),
     BotCommand("mokhoa", "Mở khóa người dùng"),
