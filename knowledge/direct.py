@@ -56,11 +56,11 @@ _FREQ_TERM = (
     r"mỗi\s+(?:năm|quý|tháng|tuần)(?:\s+(?:một|01|1)\s+lần)?)"
 )
 _OFTEN = re.compile(rf"(?:định kỳ\s+)?{_FREQ_TERM}(?:\s*(?:,|và|hoặc)\s*{_FREQ_TERM})*")
-_ACTOR = (
+ACTOR = (
     r"(?:[Pp]hòng|[Bb]an|Văn phòng|UBND|Ủy ban|Sở|Bộ|[Cc]ơ quan|[Đđ]ơn vị|Chủ tịch|Thủ trưởng|[Cc]ông chức|"
     r"[Vv]iên chức|Trung tâm|Bộ phận|Hội đồng|[Nn]gười đứng đầu|[Cc]ấp|[Cc]hính phủ|Thủ tướng|Bộ trưởng)"
 )
-_ASSIGNED = re.compile(rf"(?<!được )\b[Gg]iao\s+(?:cho\s+)?(?P<span>{_ACTOR}[^.;]{{2,}})")
+_ASSIGNED = re.compile(rf"(?<!được )\b[Gg]iao\s+(?:cho\s+)?(?P<span>{ACTOR}[^.;]{{2,}})")
 _DUTY_VERB = re.compile(r"\s(chủ trì|có trách nhiệm|chịu trách nhiệm|có nhiệm vụ|phải|thực hiện|báo cáo)\b")
 _DOCUMENT = re.compile(
     rf"(?:{DOC_TYPES})\s+(?:số\s+)?(?:{NUMBER})(?:\s+ngày\s+\d{{1,2}}\s+tháng\s+\d{{1,2}}\s+năm\s+\d{{4}})?"
@@ -155,7 +155,7 @@ def _subject(sentence: str) -> tuple[str, str] | None:
     for verb in _DUTY_VERB.finditer(sentence):
         for start in _phrase_starts(sentence, verb.start()):
             span = re.sub(r"^(?:[a-zđ]\)|\d+\.)\s*", "", sentence[start : verb.start()].strip())
-            actor = re.search(_ACTOR, span)
+            actor = re.search(ACTOR, span)
             if actor and actor.start() <= 12 and len(span) <= 140:
                 label = "Chủ trì" if verb.group(1) == "chủ trì" else "Trách nhiệm"
                 return label, span[actor.start() :]

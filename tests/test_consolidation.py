@@ -9,6 +9,7 @@ import pytest
 from ingest.structure import parse
 from knowledge.amendments import Operation, Unit, number_key, operations, parse_day, parse_refs, quoted_units
 from knowledge.consolidation import consolidate, effective_date, in_force, lapsed_on, loc_key, vn_day
+from knowledge.provisions import amendment_note, provision_text
 from knowledge.records import Clause, DocumentMeta
 from tests.conftest import DATA
 
@@ -259,3 +260,51 @@ def test_the_sample_amending_decree_applies_cleanly() -> None:
 def test_parse_day_reads_both_spellings() -> None:
     assert parse_day("ngày 22 tháng 01 năm 2022") == parse_day("22/01/2022") == date(2022, 1, 22)
     assert parse_day("không có ngày") is None and parse_day("31/02/2026") is None
+
+
+# ---------------------------------------------------------------------------------------- provisions
+
+
+def test_a_lead_in_is_quoted_with_its_points_in_force(base, amending) -> None:
+    wording = in_force(base, consolidate("nd99", True, base, amending).versions, TODAY)
+    lead = next(c for c in wording if c.loc == "3.2")
+    text = provision_text(lead, wording)
+    assert text.splitlines() == [
+        "2. Trường hợp hồ sơ chưa đầy đủ, công chức tiếp nhận phải:",
+        "a) Hướng dẫn người nộp bổ sung hồ sơ một lần bằng phiếu hướng dẫn;",
+        "b) Ghi rõ các giấy tờ còn thiếu vào sổ theo dõi hồ sơ;",
+        "c) Không được yêu cầu nộp giấy tờ ngoài thành phần hồ sơ đã công bố.",
+        "d) Cập nhật tình trạng hồ sơ lên Hệ thống thông tin giải quyết thủ tục hành chính trong ngày.",
+    ]
+
+
+def test_a_point_that_names_no_actor_comes_after_its_lead_in(base) -> None:
+    by_loc = {c.loc: c for c in base}
+    assert provision_text(by_loc["4.2.b"], base).splitlines() == [
+        "2. Khi trả kết quả, công chức phải:",
+        "…",
+        "b) Thu phí, lệ phí bằng tiền mặt tại quầy;",
+    ]
+    assert provision_text(by_loc["3.2.a"], base).splitlines()[0].startswith("2. Trường hợp hồ sơ chưa đầy đủ")
+    item = Clause(doc_id="ct", loc="2", text="2. Tập trung thực hiện các giải pháp nâng cao chất lượng")
+    point = Clause(doc_id="ct", loc="2.a", text="a) Thường xuyên tuyên truyền về cải cách hành chính.")
+    assert provision_text(point, [item, point]) == point.text  # a heading, not a lead-in: the point stands alone
+    actor = Clause(doc_id="ct", loc="2.b", text="b) Phòng Nội vụ tổng hợp báo cáo.")
+    assert provision_text(actor, base) == actor.text
+
+
+def test_amendment_note_names_each_change_and_its_day() -> None:
+    note = amendment_note(
+        [
+            ("amended", "khoản 1 Điều 1 Nghị định 100/2026/NĐ-CP", date(2026, 9, 1)),
+            ("amended", "điểm a khoản 1 Điều 1 Nghị định 101/2026/NĐ-CP", date(2027, 1, 1)),
+        ]
+    )
+    assert note == (
+        "(được sửa đổi bởi khoản 1 Điều 1 Nghị định 100/2026/NĐ-CP, có hiệu lực từ 01/9/2026; "
+        "điểm a khoản 1 Điều 1 Nghị định 101/2026/NĐ-CP, có hiệu lực từ 01/1/2027)"
+    )
+    assert amendment_note([("added", "khoản 2 Điều 1 Nghị định 100/2026/NĐ-CP", None)]) == (
+        "(được bổ sung bởi khoản 2 Điều 1 Nghị định 100/2026/NĐ-CP)"
+    )
+    assert amendment_note([]) == ""
