@@ -127,9 +127,17 @@ def _first(sentences: list[str], wanted: set[str], find: Callable[[str], T | Non
 
 def _when(sentences: list[str], wanted: set[str]) -> tuple[str, str] | None:
     for label, pattern in _WHEN:
-        if found := _first(sentences, wanted, lambda s, p=pattern: m.group(0) if (m := p.search(s)) else None):
+        if found := _first(sentences, wanted, _matcher(pattern)):
             return label, found
     return None
+
+
+def _matcher(pattern: re.Pattern[str]) -> Callable[[str], str | None]:
+    def find(sentence: str) -> str | None:
+        match = pattern.search(sentence)
+        return match.group(0) if match else None
+
+    return find
 
 
 def _often(sentences: list[str], wanted: set[str]) -> tuple[str, str] | None:

@@ -30,7 +30,7 @@ CHANGES = ("amend", "repeal", "words")  # operations whose clause is then read t
 
 def create_tables(db: sqlite_utils.Database) -> None:
     """Schema of the two tables (a migration of the knowledge store)."""
-    db["amendments"].create(
+    db.table("amendments").create(
         {
             "op_id": str,
             "doc_id": str,
@@ -50,8 +50,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="op_id",
     )
-    db["amendments"].create_index(["doc_id"])
-    db["clause_versions"].create(
+    db.table("amendments").create_index(["doc_id"])
+    db.table("clause_versions").create(
         {
             "version_id": str,
             "clause_id": str,
@@ -71,8 +71,8 @@ def create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="version_id",
     )
-    db["clause_versions"].create_index(["clause_id"])
-    db["clause_versions"].create_index(["doc_id"])
+    db.table("clause_versions").create_index(["clause_id"])
+    db.table("clause_versions").create_index(["doc_id"])
 
 
 @dataclass(frozen=True)
@@ -190,16 +190,16 @@ class Versions:
         """Read and keep the operations a document's clauses make (call inside the store's transaction)."""
         self.db.execute("DELETE FROM amendments WHERE doc_id = ?", [meta.doc_id])
         ops = operations(clauses, meta.amends, meta.number, effective_date(meta))
-        self.db["amendments"].insert_all([_op_row(op, meta.doc_id, i) for i, op in enumerate(ops)], pk="op_id")
+        self.db.table("amendments").insert_all([_op_row(op, meta.doc_id, i) for i, op in enumerate(ops)], pk="op_id")
 
     def forget(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM amendments WHERE doc_id = ?", [doc_id])
 
     def refresh(self) -> None:
         """Recompute every clause version and every operation's outcome from what is loaded now."""
-        documents = {r["doc_id"]: r for r in self.db["documents"].rows}
+        documents = {r["doc_id"]: r for r in self.db.table("documents").rows}
         by_number = {number_key(r["number"]): doc_id for doc_id, r in documents.items() if r["number"]}
-        rows = sorted(self.db["amendments"].rows, key=lambda r: _op_order(r, documents))
+        rows = sorted(self.db.table("amendments").rows, key=lambda r: _op_order(r, documents))
         outcomes: dict[str, tuple[str, str]] = {}
         targets: dict[str, list[dict]] = {}
         for row in rows:
@@ -218,7 +218,7 @@ class Versions:
 
     def _consolidate(self, document: dict, op_rows: list[dict]) -> dict[str, tuple[str, str]]:
         doc_id = document["doc_id"]
-        rows = list(self.db["clauses"].rows_where("doc_id = ?", [doc_id], order_by="ord"))
+        rows = list(self.db.table("clauses").rows_where("doc_id = ?", [doc_id], order_by="ord"))
         clauses = [_clause(r) for r in rows]
         result = consolidate(doc_id, bool(document["has_articles"]), clauses, map(_op_from_row, op_rows))
         passages = {r["loc"]: r["passage"] for r in rows}
@@ -228,7 +228,7 @@ class Versions:
             loc = version.clause.loc
             passage = passages.get(loc) or passages.get(loc.split(".")[0]) or made_by_passage.get(version.made_by, "")
             versions.append(_version_row(version, seq, passage))
-        self.db["clause_versions"].insert_all(versions, pk="version_id")
+        self.db.table("clause_versions").insert_all(versions, pk="version_id")
         return {op["op_id"]: (doc_id, outcome) for op, outcome in zip(op_rows, result.outcomes, strict=True)}
 
     def _passages(self, clause_ids: Iterable[str]) -> dict[str, str]:
@@ -247,11 +247,11 @@ class Versions:
         represented = self.represented()
         rows = [
             IndexRow(_clause(row), row["passage"], "", "")
-            for row in self.db["clauses"].rows_where(order_by="doc_id, ord")
+            for row in self.db.table("clauses").rows_where(order_by="doc_id, ord")
             if row["clause_id"] not in touched and row["clause_id"] not in represented
         ]
         marks = ",".join("?" * len(ABSENT))
-        for row in self.db["clause_versions"].rows_where(
+        for row in self.db.table("clause_versions").rows_where(
             f"kind NOT IN ({marks}) AND (until = '' OR since = '' OR since < until)",
             list(ABSENT),
             order_by="doc_id, position",
@@ -270,14 +270,14 @@ class Versions:
 
     def history(self, clause_id: str) -> list[Version]:
         """Every version of a clause, oldest first ([] when no operation touched it)."""
-        rows = self.db["clause_versions"].rows_where("clause_id = ?", [clause_id], order_by="since, version_id")
+        rows = self.db.table("clause_versions").rows_where("clause_id = ?", [clause_id], order_by="since, version_id")
         return sorted((_version_from_row(r) for r in rows), key=lambda v: (v.since or date.min, v.kind in ABSENT))
 
     def clause_on(self, clause_id: str, day: date) -> InForce | None:
         """The clause in its wording of `day`; None when it does not exist on that day (or at all)."""
         versions = self.history(clause_id)
         if not versions:
-            rows = list(self.db["clauses"].rows_where("clause_id = ?", [clause_id]))
+            rows = list(self.db.table("clauses").rows_where("clause_id = ?", [clause_id]))
             return InForce(_clause(rows[0]), None, (), "original") if rows else None
         current = next((v for v in versions if v.valid_on(day)), None)
         if current is None:
@@ -296,7 +296,7 @@ class Versions:
         Empty when the document is not in force that day: not yet effective, lapsed by its own hiệu lực,
         or replaced by a loaded document.
         """
-        rows = list(self.db["documents"].rows_where("doc_id = ?", [doc_id]))
+        rows = list(self.db.table("documents").rows_where("doc_id = ?", [doc_id]))
         if not rows:
             return []
         meta = _meta(rows[0])
@@ -307,19 +307,18 @@ class Versions:
 
     def wording_on(self, doc_id: str, day: date) -> list[Clause]:
         """A document's clauses as they read on `day` (whether or not the document itself is in force)."""
-        clauses = [_clause(r) for r in self.db["clauses"].rows_where("doc_id = ?", [doc_id], order_by="ord")]
-        versions = [_version_from_row(r) for r in self.db["clause_versions"].rows_where("doc_id = ?", [doc_id])]
+        clauses = [_clause(r) for r in self.db.table("clauses").rows_where("doc_id = ?", [doc_id], order_by="ord")]
+        versions = [_version_from_row(r) for r in self.db.table("clause_versions").rows_where("doc_id = ?", [doc_id])]
         return in_force(clauses, versions, day)
 
     def operations_of(self, doc_id: str) -> list[dict]:
         """The operations a document makes, with their target and outcome (for `cchc docs`)."""
-        return list(self.db["amendments"].rows_where("doc_id = ?", [doc_id], order_by="seq"))
+        return list(self.db.table("amendments").rows_where("doc_id = ?", [doc_id], order_by="seq"))
 
     def replaced_by(self, doc_id: str) -> tuple[str, date | None] | None:
         """The clause of a loaded document that ends this one as a whole, and from when."""
-        rows = list(
-            self.db["amendments"].rows_where("kind = 'lapse' AND target_doc = ? AND outcome = ''", [doc_id], limit=1)
-        )
+        where = "kind = 'lapse' AND target_doc = ? AND outcome = ''"
+        rows = list(self.db.table("amendments").rows_where(where, [doc_id], limit=1))
         return (rows[0]["made_by"], _day(rows[0]["since"])) if rows else None
 
     def document_note(self, meta: DocumentMeta, day: date) -> str:
@@ -327,7 +326,7 @@ class Versions:
         replaced = self.replaced_by(meta.doc_id)
         if replaced and (replaced[1] is None or replaced[1] <= day):
             by = replaced[0].split(":")[0]
-            title = next((r["title"] for r in self.db["documents"].rows_where("doc_id = ?", [by])), by)
+            title = next((r["title"] for r in self.db.table("documents").rows_where("doc_id = ?", [by])), by)
             since = f" từ ngày {vn_day(replaced[1])}" if replaced[1] else ""
             return f"{meta.title} đã được thay thế bởi {title}{since}"
         if lapsed_on(meta, day):
