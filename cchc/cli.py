@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -13,8 +14,10 @@ import click
 from base.settings import ConfigError, Settings, load
 
 if TYPE_CHECKING:  # the commands import these late: loading Chroma and the model is slow
+    from knowledge.consolidation import Version
     from knowledge.index import ClauseIndex
     from knowledge.records import Answer
+    from knowledge.store import ClauseStore
     from office.broadcasts import Outbox
     from office.tasks import TaskStore
     from office.users import Change, Status, UserStore
@@ -98,31 +101,51 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
 
 
 def _answer_json(answer: Answer) -> str:
-    payload = answer.model_dump(include={"question", "answered", "answer", "citations"})
+    payload = answer.model_dump(include={"question", "answered", "answer", "direct", "citations"})
     return json.dumps(payload, ensure_ascii=False)
+
+
+def _day(value: str | None) -> date | None:
+    """--as-of YYYY-MM-DD (or DD/MM/YYYY) as a date."""
+    if value is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"'{value}' is not a day like 2026-09-01", param_hint="--as-of")
+
+
+AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Answer with the wording in force that day.")
 
 
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
 @click.option("--top-k", type=click.IntRange(1, 100), help="Return the N best clauses as citations.")
+@AS_OF
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, as_of: str | None) -> None:
     """Answer a question with the clauses it rests on. QUESTION '-' reads one question per line from stdin.
+
+    Amended clauses are answered in their wording in force today, or on the --as-of day.
 
     \b
     Example:
         cchc ask "han nop bao cao kiem diem"
+        cchc ask --as-of 2026-06-01 "Thời hạn kiểm tra hồ sơ là bao lâu?"
         printf 'Báo cáo kiểm điểm gửi về đâu?\\n' | cchc ask --json -
     """
     from knowledge.answer import answer
 
+    day = _day(as_of)
     index = _index(ctx)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
     for text in questions:
         if not text:
             continue
-        result = answer(index, text, top_k=top_k)
+        result = answer(index, text, top_k=top_k, as_of=day)
         click.echo(_answer_json(result) if as_json else result.answer)
 
 
@@ -154,18 +177,29 @@ def chat(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def docs(ctx: click.Context, as_json: bool) -> None:
-    """List the loaded documents with their clause counts.
+    """List the loaded documents with their clause counts, what they amend and what amends them.
+
+    An amending document whose original is not loaded is flagged: its clauses are answered as the
+    amending text they are until the original is ingested.
 
     \b
     Example:
         cchc docs
     """
-    rows = _index(ctx).store.document_rows()
+    index = _index(ctx)
+    store, day = index.store, index.today()
+    rows = store.document_rows()
     if as_json:
         keep = ["doc_id", "title", "full_title", "doc_type", "number", "issued", "issuer", "subject", "effect"]
         keep.append("clause_count")
         for row in rows:
-            click.echo(json.dumps({k: row[k] for k in keep}, ensure_ascii=False))
+            meta = store.document(row["doc_id"])
+            amends = store.versions.amends(meta) if meta else []
+            payload = {k: row[k] for k in keep} | {
+                "amends": [number for number, _ in amends],
+                "amends_loaded": all(loaded for _, loaded in amends),
+            }
+            click.echo(json.dumps(payload, ensure_ascii=False))
         return
     if not rows:
         click.echo("No documents loaded yet: run `cchc ingest PATH`.")
@@ -176,32 +210,103 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         )
         if row["full_title"] and row["full_title"] != row["title"]:
             click.echo(f"    {row['full_title']}")
+        for line in _document_remarks(store, row["doc_id"], day):
+            click.echo(f"    {line}")
+
+
+def _document_remarks(store: ClauseStore, doc_id: str, day: date) -> list[str]:
+    """What a document amends (warning when the original is missing), what amended it, whether in force."""
+    meta = store.document(doc_id)
+    if meta is None:
+        return []
+    lines = []
+    for number, loaded in store.versions.amends(meta):
+        lines.append(
+            f"amends {number}"
+            if loaded
+            else f"WARNING: amends {number}, which is not loaded: its amending clauses are answered as written"
+        )
+    failed = [r for r in store.versions.operations_of(doc_id) if r["target_doc"] and r["outcome"]]
+    for row in failed:
+        lines.append(f"WARNING: {row['made_by']} could not be applied: {row['outcome']}")
+    if by := store.versions.amended_by_documents(doc_id):
+        lines.append("amended by " + ", ".join(by))
+    if note := store.versions.document_note(meta, day):
+        lines.append(f"not in force today: {note}")
+    return lines
 
 
 @cli.command()
 @click.argument("clause_id")
+@AS_OF
 @click.pass_context
-def show(ctx: click.Context, clause_id: str) -> None:
-    """Print a clause in full: `cchc show <doc_id>:<loc>`.
+def show(ctx: click.Context, clause_id: str, as_of: str | None) -> None:
+    """Print a clause in its wording in force (today, or on the --as-of day), then its history: each
+    version with the clause that made it and the day it took effect.
 
     \b
     Example:
         cchc show chi-thi-cchc-thi-xa:2.đ
+        cchc show nd-99-2026:3.1 --as-of 2026-06-01
     """
     from knowledge.labels import citation_label
+    from knowledge.provisions import amendment_note
     from knowledge.vietnamese import normalize
 
-    store = _index(ctx).store
-    clause = store.clause(normalize(clause_id))
+    index = _index(ctx)
+    store, wanted = index.store, normalize(clause_id)
+    day = _day(as_of) or index.today()
+    clause, history = store.clause(wanted), store.versions.history(wanted)
     if clause is None:
         raise click.ClickException(f"no clause {clause_id} (see `cchc docs`; ids look like doc_id:2.c)")
+    found = store.versions.clause_on(wanted, day)
     document = store.document(clause.doc_id)
-    click.echo(citation_label(clause.label, document.title if document else ""))
-    if clause.division:
-        click.echo(clause.division)
-    if clause.heading:
-        click.echo(clause.heading)
-    click.echo(clause.text)
+    note = amendment_note([store.versions.change(v) for v in found.changes]) if found else ""
+    click.echo(" ".join(x for x in (citation_label(clause.label, document.title if document else ""), note) if x))
+    shown = found.clause if found else clause
+    for line in (shown.division, shown.heading):
+        if line:
+            click.echo(line)
+    click.echo(found.clause.text if found else _absent(store, history, day))
+    if history:
+        click.echo("\nLịch sử:")
+        for version in history:
+            click.echo(_history_line(store, version, day))
+
+
+def _absent(store: ClauseStore, history: list[Version], day: date) -> str:
+    """Why a clause has no wording in force on `day`: repealed, lapsed, or not added yet."""
+    from knowledge.consolidation import ABSENT, vn_day
+
+    ended = next((v for v in reversed(history) if v.kind in ABSENT and v.since and v.since <= day), None)
+    if ended and ended.since:
+        verb = "bãi bỏ bởi" if ended.kind == "repealed" else "hết hiệu lực theo"
+        return f"(Không còn hiệu lực từ ngày {vn_day(ended.since)}: {verb} {store.versions.change(ended)[1]}.)"
+    coming = next((v for v in history if v.since and v.since > day and v.kind not in ABSENT), None)
+    if coming and coming.since:
+        return f"(Chưa có hiệu lực vào ngày {vn_day(day)}: được bổ sung từ ngày {vn_day(coming.since)}.)"
+    return f"(Không có hiệu lực vào ngày {vn_day(day)}.)"
+
+
+def _history_line(store: ClauseStore, version: Version, day: date) -> str:
+    """'- từ 01/9/2026 đến 31/12/2026 — sửa đổi bởi …: <text>' for one version of a clause."""
+    from knowledge.consolidation import vn_day
+
+    start = f"từ {vn_day(version.since)}" if version.since else "ban đầu"
+    end = f" đến {vn_day(version.until - timedelta(days=1))}" if version.until else ""
+    if version.until and version.since and version.until <= version.since:
+        end = " (thay ngay trong cùng ngày)"
+    kind, label, _ = store.versions.change(version) if version.made_by else (version.kind, "", None)
+    how = {
+        "original": "nguyên văn",
+        "amended": f"sửa đổi bởi {label}",
+        "added": f"bổ sung bởi {label}",
+        "repealed": f"bãi bỏ bởi {label}",
+        "lapsed": f"hết hiệu lực theo {label}",
+    }[kind]
+    mark = " [đang có hiệu lực]" if version.valid_on(day) else ""
+    text = " ".join(version.clause.text.split())
+    return f"- {start}{end} — {how}{mark}" + (f":\n  {text}" if text else "")
 
 
 @cli.command(name="eval")

@@ -1,8 +1,11 @@
 """Compose a clause-cited answer without a language model, or abstain honestly.
 
-The best clause is quoted under its Vietnamese citation label, the sentence that answers is picked out (a
-deadline when the question asks when, a unit when it asks who), and a few related clauses follow. Every
-citation is looked up again in SQLite before it is shown; one that does not resolve is dropped.
+The best clause is quoted under its Vietnamese citation label in its wording in force on the day asked
+(today by default), cited with the amendments that made that wording; a lead-in clause comes with its
+points. A direct line answers a narrow question first ("Hạn: …"), the sentence that answers is picked
+out, warnings follow (a document lapsed, replaced or not yet in force; a change due later), then a few
+related clauses. Every citation is looked up again in SQLite before it is shown; one that does not
+resolve on that day is dropped.
 
 `AnswerLayout` is the one order of an answer's parts, drawn from the Answer record; the console
 (`compose_text`) and Telegram (`bot.render.answer_messages`) only choose how each part looks.
@@ -13,10 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
+from knowledge.consolidation import vn_day
+from knowledge.direct import direct_line
 from knowledge.index import ClauseIndex, Hit
 from knowledge.labels import citation_label, shorten
+from knowledge.provisions import amendment_note, is_lead_in, provision_text
 from knowledge.records import Answer, Citation, Clause, DocumentMeta
 from knowledge.vietnamese import fold, normalize, terms
 
@@ -29,6 +36,7 @@ _DEADLINE = re.compile(
     r"(trước ngày|ngày \d{1,2}|tháng \d{1,2}|hàng quý|hằng quý|6 tháng|hàng năm|hằng năm|định kỳ|"
     r"thời hạn|chậm nhất|kể từ ngày|trong thời gian|\d{1,2}/\d{1,2})"
 )
+_UPCOMING = {"repealed": "bị bãi bỏ bởi", "lapsed": "hết hiệu lực theo", "added": "được bổ sung bởi"}
 _RESPONSIBLE = re.compile(r"(giao|chủ trì|phối hợp|chịu trách nhiệm|có trách nhiệm|Thủ trưởng|Chủ tịch|phòng \w+)")
 
 
@@ -90,20 +98,66 @@ def best_sentence(question: str, clause: Clause) -> str:
     return max(sentences, key=lambda s: (len(wanted & set(terms(s, expand=True))), -len(s)))
 
 
-def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta]) -> Citation | None:
-    """A citation for a hit, only if its clause and document still resolve in SQLite."""
-    clause = index.store.clause(hit.clause.clause_id)
+@dataclass(frozen=True)
+class _Cited:
+    """A citation with the clause wording it quotes and the warnings that go with it."""
+
+    citation: Citation
+    clause: Clause
+    notes: tuple[str, ...]
+
+
+def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta], day: date) -> _Cited | None:
+    """A citation for a hit in its wording of `day`, only if its clause and document still resolve in SQLite."""
+    versions = index.store.versions
+    found = versions.clause_on(hit.clause.clause_id, day)
     document = documents.get(hit.clause.doc_id)
-    if clause is None or document is None:
+    if found is None or document is None:
         return None
-    return Citation(
+    clause = found.clause
+    note = amendment_note([versions.change(v) for v in found.changes])
+    label = citation_label(clause.label, document.title) + (f" {note}" if note else "")
+    text = clause.text
+    if is_lead_in(text) or clause.loc.split(".")[-1].isalpha():
+        parent = clause.loc if is_lead_in(text) else clause.loc.rsplit(".", 1)[0]
+        text = provision_text(clause, versions.wording_on(clause.doc_id, day, under=parent))
+    notes = tuple(n for n in (versions.document_note(document, day),) if n)
+    citation = Citation(
         doc_id=clause.doc_id,
         loc=clause.loc,
-        label=citation_label(clause.label, document.title),
-        text=clause.text,
+        label=label,
+        text=text,
         score=round(hit.score, 4),
         document_title=document.full_title or document.title,
+        in_force=not notes,
+        amended_by=found.amended_by,
     )
+    return _Cited(citation, clause, notes)
+
+
+def _upcoming(index: ClauseIndex, clause_id: str, day: date) -> str:
+    """'Lưu ý: từ ngày …, quy định này được sửa đổi bởi …' for a change already loaded but not yet in force."""
+    version = index.store.versions.upcoming(clause_id, day)
+    if version is None or version.since is None:
+        return ""
+    _, label, _ = index.store.versions.change(version)
+    verb = _UPCOMING.get(version.kind, "được sửa đổi bởi")
+    return f"Lưu ý: từ ngày {vn_day(version.since)}, quy định này {verb} {label}."
+
+
+def _notes(index: ClauseIndex, shown: list[_Cited], day: date) -> list[str]:
+    """Warnings for the answer: an amendment whose original is not loaded, a change due later, and each
+    cited document that is not in force on the day."""
+    best = shown[0].clause
+    notes: list[str] = []
+    if missing := index.store.versions.missing_target(best.clause_id):
+        notes.append(f"Quy định này sửa đổi, bổ sung {best.amends or missing}; văn bản đó chưa được nạp.")
+    elif best.amends:
+        notes.append(f"Quy định này sửa đổi, bổ sung {best.amends}.")
+    if upcoming := _upcoming(index, best.clause_id, day):
+        notes.append(upcoming)
+    notes += [n for cited in shown for n in cited.notes]
+    return list(dict.fromkeys(notes))
 
 
 class PartRenderer(Protocol):
@@ -185,31 +239,37 @@ def compose_text(answer: Answer) -> str:
     return "\n\n".join(layout.blocks(PlainText()))
 
 
-def answer(index: ClauseIndex, question: str, top_k: int | None = None) -> Answer:
-    """Answer a question from the loaded texts; `top_k` returns that many clauses as citations."""
+def answer(index: ClauseIndex, question: str, top_k: int | None = None, as_of: date | None = None) -> Answer:
+    """Answer a question from the loaded texts in their wording in force on `as_of` (today by default);
+    `top_k` returns that many clauses as citations."""
     question = normalize(question).strip()
     settings = index.settings.answer
     if len(question) > settings.max_question_chars:
         message = TOO_LONG.format(length=len(question), limit=settings.max_question_chars)
         return Answer(question=question, answered=False, answer=message)
-    hits = index.search(question, k=max(top_k or 0, settings.related + 1)) if question else []
+    day = as_of or index.today()
+    hits = index.search(question, k=max(top_k or 0, settings.related + 1), as_of=day) if question else []
     if not hits:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
     text = index.query_text(question)
     sure = confidence(index, terms(text, drop_stopwords=True), hits[0])
-    documents = {d.doc_id: d for d in index.store.documents()}
-    citations = [c for hit in hits if (c := _citation(index, hit, documents)) is not None]
-    if sure.value < settings.min_confidence or not citations:
+    if sure.value < settings.min_confidence:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
-    shown = citations[: top_k or settings.related + 1]
-    best = next(h.clause for h in hits if h.clause.clause_id == f"{shown[0].doc_id}:{shown[0].loc}")
+    documents = {d.doc_id: d for d in index.store.documents()}
+    cited = [c for hit in hits if (c := _citation(index, hit, documents, day)) is not None]
+    if not cited:
+        return Answer(question=question, answered=False, answer=NOT_FOUND)
+    shown = cited[: top_k or settings.related + 1]
+    best = shown[0]
+    highlight = best_sentence(text, best.clause)
     result = Answer(
         question=question,
         answered=True,
         answer="",
-        highlight=best_sentence(text, best),
-        notes=[f"Quy định này sửa đổi, bổ sung {best.amends}."] if best.amends else [],
-        citations=shown,
+        highlight=highlight,
+        direct=direct_line(text, best.citation.text, highlight, documents[best.clause.doc_id].title),
+        notes=_notes(index, shown, day),
+        citations=[c.citation for c in shown],
     )
     return result.model_copy(update={"answer": compose_text(result)})
 
@@ -222,13 +282,14 @@ def whole_unit(loc: str, has_articles: bool) -> str:
     return parts[0]
 
 
-def full_text(index: ClauseIndex, doc_id: str, loc: str) -> tuple[str, str] | None:
-    """Label and text of the whole article or item holding a clause ("Toàn văn"), or None if gone."""
+def full_text(index: ClauseIndex, doc_id: str, loc: str, as_of: date | None = None) -> tuple[str, str] | None:
+    """Label and text of the whole article or item holding a clause ("Toàn văn") in its wording in force
+    on `as_of` (today by default), or None if gone."""
     rows = {row["doc_id"]: row for row in index.store.document_rows()}
     if doc_id not in rows:
         return None
     unit = whole_unit(loc, bool(rows[doc_id]["has_articles"]))
-    members = [c for c in index.store.clauses(doc_id) if c.loc == unit or c.loc.startswith(unit + ".")]
+    members = index.store.versions.wording_on(doc_id, as_of or index.today(), under=unit)
     if not members:
         return None
     head = next((c for c in members if c.loc == unit), members[0])

@@ -221,7 +221,7 @@ class _Consolidation:
         for loc in sorted(self.touched, key=lambda loc: self.open[loc].position):
             current = self.open[loc]
             last = Version(current.clause, current.since, None, current.made_by, current.kind, current.position)
-            result += self.closed.get(loc, []) + [last]
+            result += [*self.closed.get(loc, []), last]
         return result
 
 
@@ -245,7 +245,7 @@ def _amend(state: _Consolidation, op: Operation, doc_id: str) -> str:
                         state.change(loc, "", op.since, op.made_by, "repealed")
             text = unit.text
             if op.scope == "title":
-                text = "\n".join([unit.text.split("\n")[0]] + state.text(unit.loc).split("\n")[1:])
+                text = "\n".join([unit.text.split("\n")[0], *state.text(unit.loc).split("\n")[1:]])
             if not _same(text, state.text(unit.loc)):
                 state.change(unit.loc, text, op.since, op.made_by, "amended")
         else:

@@ -67,7 +67,7 @@ _DOCUMENT = re.compile(
 )
 _AMOUNT = re.compile(
     r"(?:(?:tối thiểu|tối đa|ít nhất|không quá|không dưới|trên|dưới|đạt|từ)\s+)?(?<![\d/])\d+(?:[.,]\d+)?"
-    r"(?![\d/])\s*(?:%|phần trăm)?(?:\s*\([^)]{1,30}\))?(?:\s+(?:năm|tháng|ngày|giờ|người|thành viên|bộ|bản|lần|"
+    r"(?![\d/])(?:\s*(?:%|phần trăm))?(?:\s*\([^)]{1,30}\))?(?:\s+(?:năm|tháng|ngày|giờ|người|thành viên|bộ|bản|lần|"
     r"triệu đồng|đồng|chỉ tiêu|điểm|hồ sơ|ngày làm việc|giờ làm việc)\b)?"
     r"(?:\s+(?:các|số)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?)?"
 )

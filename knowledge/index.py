@@ -14,7 +14,9 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import bm25s
 import chromadb
@@ -29,6 +31,7 @@ from base.settings import Settings
 from knowledge.embeddings import build_embeddings, embedding_name
 from knowledge.records import Clause, DocumentMeta
 from knowledge.store import ClauseStore
+from knowledge.versions import IndexRow
 from knowledge.vietnamese import DiacriticRestorer, lexicon, normalize, terms
 
 PASSAGE_BATCH = 64
@@ -87,14 +90,24 @@ def _zscores(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
 
 
-class LexicalIndex:
-    """BM25 (bm25s) over folded syllables and bigrams, at clause and at passage level."""
+def _ordinal(day: str, unbounded: int) -> int:
+    return date.fromisoformat(day).toordinal() if day else unbounded
 
-    def __init__(self, rows: list[tuple[Clause, str]], k1: float, b: float) -> None:
-        self.clauses = [c for c, _ in rows]
-        self.passage_ids = list(dict.fromkeys(p for _, p in rows))
+
+class LexicalIndex:
+    """BM25 (bm25s) over folded syllables and bigrams, at clause and at passage level.
+
+    A row is one wording that can be in force on some day: a clause, or one version of an amended
+    clause, valid from `since` to `until`; `valid_on(day)` masks the others at query time.
+    """
+
+    def __init__(self, rows: list[IndexRow], k1: float, b: float) -> None:
+        self.clauses = [row.clause for row in rows]
+        self.passage_ids = list(dict.fromkeys(row.passage for row in rows))
         self.passage_position = {p: i for i, p in enumerate(self.passage_ids)}
-        self.passage_of_clause = np.array([self.passage_position[p] for _, p in rows], dtype=np.int64)
+        self.passage_of_clause = np.array([self.passage_position[row.passage] for row in rows], dtype=np.int64)
+        self.since = np.array([_ordinal(row.since, 0) for row in rows], dtype=np.int64)
+        self.until = np.array([_ordinal(row.until, date.max.toordinal() + 1) for row in rows], dtype=np.int64)
         clause_tokens = [terms(c.text, expand=True) for c in self.clauses]
         passage_tokens: list[list[str]] = [[] for _ in self.passage_ids]
         for tokens, p in zip(clause_tokens, self.passage_of_clause, strict=True):
@@ -132,6 +145,11 @@ class LexicalIndex:
 
     def passage_scores(self, query_terms: list[str]) -> np.ndarray:
         return self._scores(self._passage_bm25, query_terms, len(self.passage_ids))
+
+    def valid_on(self, day: date) -> np.ndarray:
+        """Which rows hold the wording in force on `day`."""
+        ordinal = day.toordinal()
+        return (self.since <= ordinal) & (ordinal < self.until)
 
     def known(self, term: str) -> bool:
         """True when some loaded clause contains the term."""
@@ -182,7 +200,7 @@ class ClauseIndex:
         state = self.store.state()
         if self._lexical is None or state != self._lexical_state:
             r = self.settings.retrieval
-            self._lexical = LexicalIndex(list(self.store.clause_passages()), r.bm25_k1, r.bm25_b)
+            self._lexical = LexicalIndex(self.store.index_rows(), r.bm25_k1, r.bm25_b)
             self._lexical_state = state
         return self._lexical
 
@@ -266,8 +284,12 @@ class ClauseIndex:
                 scores[lexical.passage_position[passage.id]] = 1.0 - distance
         return scores
 
-    def search(self, question: str, k: int = 10) -> list[Hit]:
-        """The k best clauses for a question, best first."""
+    def today(self) -> date:
+        """The town's current day (the day answers are in force for unless another is asked)."""
+        return datetime.now(ZoneInfo(self.settings.reminders.timezone)).date()
+
+    def search(self, question: str, k: int = 10, as_of: date | None = None) -> list[Hit]:
+        """The k best clauses for a question, best first, in their wording in force on `as_of` (today)."""
         lexical = self.lexical
         if not lexical.clauses:
             return []
@@ -281,7 +303,9 @@ class ClauseIndex:
         dense_raw = self.dense_scores(text)
         dense = _dense_z(dense_raw)[lexical.passage_of_clause]
         total = (1 - r.dense_weight) * lex + r.dense_weight * dense
-        order = _one_per_passage(np.argsort(-total, kind="stable"), lexical.passage_of_clause, k)
+        ranked = np.argsort(-total, kind="stable")
+        ranked = ranked[lexical.valid_on(as_of or self.today())[ranked]]
+        order = _one_per_passage(ranked, lexical.passage_of_clause, k)
         cosine = np.nan_to_num(dense_raw, nan=0.0)[lexical.passage_of_clause]
         return [Hit(lexical.clauses[i], float(total[i]), float(lex[i]), float(cosine[i]), int(i)) for i in order]
 

@@ -48,9 +48,13 @@ class Citation(Record):
     doc_id: str
     loc: str
     label: str = Field(description="Vietnamese citation by the document's short name: 'điểm c khoản 2 Chỉ thị ...'.")
-    text: str = Field(description="The clause quoted in full.")
+    text: str = Field(description="The clause quoted in full, in its wording in force (a lead-in with its points).")
     score: float = Field(description="Retrieval score; higher is better.")
     document_title: str = Field("", description="The cited document's whole title (shown once per answer).")
+    in_force: bool = Field(True, description="The wording is in force on the day asked (its document too).")
+    amended_by: list[str] = Field(
+        default_factory=list, description="Ids of the amending clauses that made this wording, oldest first."
+    )
 
 
 class Answer(Record):

@@ -1,19 +1,23 @@
-"""The SQLite side of the knowledge base (sqlite-utils): documents, clauses, file hashes.
+"""The SQLite side of the knowledge base (sqlite-utils): documents, clauses, file hashes, amendments.
 
 SQLite is the source of truth: a clause exists when it is here. Chroma holds vectors keyed to it, and the
 lexical index is rebuilt from it, so a half-finished ingest never leaves a citation pointing nowhere.
+Each document keeps its own clauses as parsed; the operations amending documents make and the clause
+versions they produce live beside them (knowledge.versions) and are recomputed in the same transaction
+whenever a document is stored or removed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from base.database import utc_now
+from knowledge.consolidation import ABSENT
 from knowledge.records import Clause, DocumentMeta
+from knowledge.versions import IndexRow, Versions, create_tables
 
 migrations = Migrations("cchc.knowledge")
 
@@ -71,6 +75,18 @@ def m003_document_full_title(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE documents SET full_title = title")
 
 
+@migrations()
+def m004_amendments_and_versions(db: sqlite_utils.Database) -> None:
+    """Operations and clause versions, read from the documents already stored."""
+    create_tables(db)
+    versions = Versions(db)
+    for row in db.table("documents").rows:
+        rows = db.table("clauses").rows_where("doc_id = ?", [row["doc_id"]], order_by="ord")
+        clauses = [_clause_from_row(r) for r in rows]
+        versions.store_operations(_meta_from_row(row), clauses)
+    versions.refresh()
+
+
 def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
     row = meta.model_dump()
     row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
@@ -106,22 +122,28 @@ class ClauseStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         migrations.apply(db)
         self.db = db
+        self.versions = Versions(db)
 
     def replace_document(
         self, meta: DocumentMeta, clauses: list[Clause], passages: list[str], sha256: str, has_articles: bool
     ) -> None:
-        """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage)."""
+        """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage), its
+        amendment operations with them, and recompute every clause version."""
         rows = [_clause_row(c, p) for c, p in zip(clauses, passages, strict=True)]
         with self.db.atomic():
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [meta.doc_id])
             self.db.table("documents").upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")
             self.db.table("clauses").insert_all(rows, pk="clause_id")
+            self.versions.store_operations(meta, clauses)
+            self.versions.refresh()
 
     def remove_document(self, doc_id: str) -> None:
-        """Drop a document and its clauses."""
+        """Drop a document, its clauses and its operations; recompute every clause version."""
         with self.db.atomic():
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [doc_id])
             self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+            self.versions.forget(doc_id)
+            self.versions.refresh()
 
     def documents(self) -> list[DocumentMeta]:
         return [_meta_from_row(r) for r in self.db.table("documents").rows_where(order_by="doc_id")]
@@ -135,17 +157,20 @@ class ClauseStore:
         return list(self.db.table("documents").rows_where(order_by="doc_id"))
 
     def clause(self, clause_id: str) -> Clause | None:
+        """A clause as its document has it, else as the last amendment that added it has it; None if unknown."""
         rows = list(self.db.table("clauses").rows_where("clause_id = ?", [clause_id]))
-        return _clause_from_row(rows[0]) if rows else None
+        if rows:
+            return _clause_from_row(rows[0])
+        added = [v for v in self.versions.history(clause_id) if v.kind not in ABSENT]
+        return added[-1].clause if added else None
 
     def clauses(self, doc_id: str | None = None) -> list[Clause]:
         where, args = ("doc_id = ?", [doc_id]) if doc_id else (None, None)
         return [_clause_from_row(r) for r in self.db.table("clauses").rows_where(where, args, order_by="doc_id, ord")]
 
-    def clause_passages(self) -> Iterable[tuple[Clause, str]]:
-        """Every clause with the id of the dense passage it belongs to, in document order."""
-        for row in self.db.table("clauses").rows_where(order_by="doc_id, ord"):
-            yield _clause_from_row(row), row["passage"]
+    def index_rows(self) -> list[IndexRow]:
+        """Every wording that can be in force on some day, with its dense passage and validity."""
+        return self.versions.index_rows()
 
     def passage_ids(self, doc_id: str | None = None) -> set[str]:
         sql = "SELECT DISTINCT passage FROM clauses" + (" WHERE doc_id = ?" if doc_id else "")

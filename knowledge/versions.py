@@ -21,6 +21,7 @@ import sqlite_utils
 
 from knowledge.amendments import Operation, Unit, number_key, operations, parse_day
 from knowledge.consolidation import ABSENT, Version, consolidate, effective_date, in_force, lapsed_on, vn_day
+from knowledge.labels import citation_label
 from knowledge.records import Clause, DocumentMeta
 
 TARGET_MISSING = "văn bản được sửa đổi chưa được nạp"
@@ -77,12 +78,17 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 @dataclass(frozen=True)
 class InForce:
-    """A clause in its wording of one day, and the amending clauses that shaped that wording."""
+    """A clause in its wording of one day, and the changes that shaped that wording (oldest first)."""
 
     clause: Clause
     since: date | None
-    amended_by: tuple[str, ...]  # clause ids, oldest first; () for the document's own wording
     kind: str  # original | amended | added
+    changes: tuple[Version, ...] = ()
+
+    @property
+    def amended_by(self) -> list[str]:
+        """Ids of the amending clauses behind this wording, oldest first (empty: never amended)."""
+        return list(dict.fromkeys(v.made_by for v in self.changes))
 
 
 @dataclass(frozen=True)
@@ -278,13 +284,13 @@ class Versions:
         versions = self.history(clause_id)
         if not versions:
             rows = list(self.db.table("clauses").rows_where("clause_id = ?", [clause_id]))
-            return InForce(_clause(rows[0]), None, (), "original") if rows else None
+            return InForce(_clause(rows[0]), None, "original") if rows else None
         current = next((v for v in versions if v.valid_on(day)), None)
         if current is None:
             return None
         started = current.since or date.min
-        made_by = tuple(v.made_by for v in versions if v.made_by and (v.since or date.min) <= started)
-        return InForce(current.clause, current.since, tuple(dict.fromkeys(made_by)), current.kind)
+        changes = tuple(v for v in versions if v.made_by and (v.since or date.min) <= started)
+        return InForce(current.clause, current.since, current.kind, changes)
 
     def upcoming(self, clause_id: str, day: date) -> Version | None:
         """The next change to a clause after `day`, if one is already loaded."""
@@ -305,11 +311,41 @@ class Versions:
             return []
         return self.wording_on(doc_id, day)
 
-    def wording_on(self, doc_id: str, day: date) -> list[Clause]:
-        """A document's clauses as they read on `day` (whether or not the document itself is in force)."""
-        clauses = [_clause(r) for r in self.db.table("clauses").rows_where("doc_id = ?", [doc_id], order_by="ord")]
-        versions = [_version_from_row(r) for r in self.db.table("clause_versions").rows_where("doc_id = ?", [doc_id])]
+    def wording_on(self, doc_id: str, day: date, under: str = "") -> list[Clause]:
+        """A document's clauses as they read on `day` (whether or not the document itself is in force);
+        with `under`, only that unit and its sub-clauses."""
+        where, args = "doc_id = ?", [doc_id]
+        if under:
+            where, args = "doc_id = ? AND (loc = ? OR loc LIKE ?)", [doc_id, under, f"{under}.%"]
+        clauses = [_clause(r) for r in self.db.table("clauses").rows_where(where, args, order_by="ord")]
+        versions = [_version_from_row(r) for r in self.db.table("clause_versions").rows_where(where, args)]
         return in_force(clauses, versions, day)
+
+    def change(self, version: Version) -> tuple[str, str, date | None]:
+        """(kind, citation label of the amending clause, day it took effect) of one change, for notes."""
+        rows = list(self.db.table("clauses").rows_where("clause_id = ?", [version.made_by]))
+        titles = list(self.db.table("documents").rows_where("doc_id = ?", [version.made_by.split(":")[0]]))
+        if not rows or not titles:
+            return version.kind, version.made_by, version.since
+        return version.kind, citation_label(rows[0]["label"], titles[0]["title"]), version.since
+
+    def amends(self, meta: DocumentMeta) -> list[tuple[str, bool]]:
+        """The numbers of the documents this one amends or replaces, each with whether it is loaded."""
+        loaded = {number_key(r["number"]) for r in self.db.table("documents").rows if r["number"]}
+        named = [row["target"] for row in self.operations_of(meta.doc_id) if row["target"]]
+        numbers = {number_key(n): n for n in [*meta.amends, *named] if number_key(n) != number_key(meta.number)}
+        return [(number, key in loaded) for key, number in numbers.items()]
+
+    def amended_by_documents(self, doc_id: str) -> list[str]:
+        """The loaded documents whose operations changed this one."""
+        sql = "SELECT DISTINCT doc_id FROM amendments WHERE target_doc = ? AND outcome = '' ORDER BY doc_id"
+        return [row[0] for row in self.db.execute(sql, [doc_id])]
+
+    def missing_target(self, clause_id: str) -> str:
+        """The number of the document an amending clause changes when that document is not loaded, else ''."""
+        where = "made_by = ? AND outcome = ?"
+        rows = list(self.db.table("amendments").rows_where(where, [clause_id, TARGET_MISSING], limit=1))
+        return rows[0]["target"] if rows else ""
 
     def operations_of(self, doc_id: str) -> list[dict]:
         """The operations a document makes, with their target and outcome (for `cchc docs`)."""

@@ -17,7 +17,8 @@ def test_deadline_question_cites_khoan_3_and_highlights_the_date(sample_index: C
     assert best.label == "khoản 3 Chỉ thị về cải cách hành chính thị xã"  # the document by its short name
     assert best.document_title.startswith("Chỉ thị về việc tiếp tục tăng cường, nâng cao hiệu quả")
     assert "trước ngày 15 tháng 4 năm 2023" in result.highlight
-    assert result.answer.startswith(f"Theo {best.label}:\n({best.document_title})")
+    assert result.direct == "Hạn: trước ngày 15 tháng 4 năm 2023"
+    assert result.answer.startswith(f"{result.direct}\n\nTheo {best.label}:\n({best.document_title})")
     assert result.answer.count(best.document_title) == 1  # the whole title once per answer
     quoted = result.answer.replace("> ", "").replace("**", "")
     assert best.text in quoted  # the clause is quoted in full

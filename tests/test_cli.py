@@ -15,7 +15,16 @@ from click.testing import CliRunner
 from cchc.cli import cli
 from tests.conftest import DATA, ROOT, SAMPLE_CORPUS
 
-CITATION_KEYS = {"doc_id": str, "loc": str, "label": str, "text": str, "score": float, "document_title": str}
+CITATION_KEYS = {
+    "doc_id": str,
+    "loc": str,
+    "label": str,
+    "text": str,
+    "score": float,
+    "document_title": str,
+    "in_force": bool,
+    "amended_by": list,
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +45,9 @@ def run(data_dir: Path, *args: str, stdin: str | None = None):
 
 
 def check_contract(payload: dict) -> None:
-    assert set(payload) == {"question", "answered", "answer", "citations"}
+    assert set(payload) == {"question", "answered", "answer", "direct", "citations"}
     assert isinstance(payload["question"], str) and isinstance(payload["answered"], bool)
+    assert isinstance(payload["direct"], str) and len(payload["direct"]) <= 160
     assert isinstance(payload["answer"], str) and isinstance(payload["citations"], list)
     for citation in payload["citations"]:
         assert {k: type(v) for k, v in citation.items()} == CITATION_KEYS
@@ -50,6 +60,9 @@ def test_ask_json_contract(data_dir: Path) -> None:
     check_contract(payload)
     assert payload["answered"] and payload["citations"][0]["loc"] == "3"
     assert payload["citations"][0]["label"].startswith("khoản 3 Chỉ thị")
+    assert payload["direct"] == "Hạn: trước ngày 15 tháng 4 năm 2023"
+    assert payload["answer"].startswith(payload["direct"] + "\n")
+    assert payload["citations"][0]["in_force"] is True and payload["citations"][0]["amended_by"] == []
 
 
 def test_ask_json_abstains_with_no_citations(data_dir: Path) -> None:
@@ -59,6 +72,7 @@ def test_ask_json_abstains_with_no_citations(data_dir: Path) -> None:
         "question": "Lịch chiếu phim cuối tuần",
         "answered": False,
         "answer": "Không tìm thấy quy định liên quan trong các văn bản đã nạp.",
+        "direct": "",
         "citations": [],
     }
 
@@ -80,7 +94,9 @@ def test_ask_batch_from_stdin_one_object_per_line(data_dir: Path) -> None:
 
 def test_ask_plain_text(data_dir: Path) -> None:
     result = run(data_dir, "ask", "han nop bao cao kiem diem")
-    assert result.output.startswith("Theo khoản 3 Chỉ thị về cải cách hành chính thị xã:\n(Chỉ thị về việc tiếp tục")
+    assert result.output.startswith(
+        "Hạn: trước ngày 15 tháng 4 năm 2023\n\nTheo khoản 3 Chỉ thị về cải cách hành chính thị xã:\n(Chỉ thị về việc"
+    )
     assert "\n\n> 3. Tổ chức khắc phục" in result.output and "**" in result.output  # quoted, the answer marked
 
 
