@@ -284,14 +284,19 @@ def whole_unit(loc: str, has_articles: bool) -> str:
 
 def full_text(index: ClauseIndex, doc_id: str, loc: str, as_of: date | None = None) -> tuple[str, str] | None:
     """Label and text of the whole article or item holding a clause ("Toàn văn") in its wording in force
-    on `as_of` (today by default), or None if gone."""
+    on `as_of` (today by default), or None if gone. The label names the documents that amended it."""
     rows = {row["doc_id"]: row for row in index.store.document_rows()}
     if doc_id not in rows:
         return None
+    day = as_of or index.today()
     unit = whole_unit(loc, bool(rows[doc_id]["has_articles"]))
-    members = index.store.versions.wording_on(doc_id, as_of or index.today(), under=unit)
+    members = index.store.versions.wording_on(doc_id, day, under=unit)
     if not members:
         return None
     head = next((c for c in members if c.loc == unit), members[0])
     label = citation_label(head.label, rows[doc_id]["title"])
+    amending = index.store.versions.amended_by_documents(doc_id, under=unit, day=day)
+    if amending:
+        titles = ", ".join(rows[d]["title"] for d in amending if d in rows)
+        label += f" (đã được sửa đổi, bổ sung bởi {titles})"
     return label, "\n".join(c.text for c in members)

@@ -336,10 +336,19 @@ class Versions:
         numbers = {number_key(n): n for n in [*meta.amends, *named] if number_key(n) != number_key(meta.number)}
         return [(number, key in loaded) for key, number in numbers.items()]
 
-    def amended_by_documents(self, doc_id: str) -> list[str]:
-        """The loaded documents whose operations changed this one."""
-        sql = "SELECT DISTINCT doc_id FROM amendments WHERE target_doc = ? AND outcome = '' ORDER BY doc_id"
-        return [row[0] for row in self.db.execute(sql, [doc_id])]
+    def amended_by_documents(self, doc_id: str, under: str = "", day: date | None = None) -> list[str]:
+        """The loaded documents whose operations changed this one (with `under`, that unit or its
+        sub-clauses; with `day`, only changes in force by then), in the order they took effect."""
+        sql = "SELECT made_by, MIN(since) FROM clause_versions WHERE doc_id = ? AND made_by != '' AND kind != 'lapsed'"
+        args: list[str] = [doc_id]
+        if under:
+            sql += " AND (loc = ? OR loc LIKE ?)"
+            args += [under, f"{under}.%"]
+        if day:
+            sql += " AND since <= ?"
+            args.append(day.isoformat())
+        rows = self.db.execute(sql + " GROUP BY made_by ORDER BY MIN(since), made_by", args).fetchall()
+        return list(dict.fromkeys(made_by.split(":")[0] for made_by, _ in rows))
 
     def missing_target(self, clause_id: str) -> str:
         """The number of the document an amending clause changes when that document is not loaded, else ''."""
