@@ -10,6 +10,7 @@ whenever a document is stored or removed.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -167,6 +168,11 @@ class ClauseStore:
     def clauses(self, doc_id: str | None = None) -> list[Clause]:
         where, args = ("doc_id = ?", [doc_id]) if doc_id else (None, None)
         return [_clause_from_row(r) for r in self.db.table("clauses").rows_where(where, args, order_by="doc_id, ord")]
+
+    def clauses_in_force(self, doc_id: str, day: date) -> list[Clause]:
+        """A document's clauses in force on `day`, each in its wording of that day, in document order; empty
+        when the document itself is not in force that day (not yet effective, lapsed or replaced)."""
+        return self.versions.clauses_in_force(doc_id, day)
 
     def index_rows(self) -> list[IndexRow]:
         """Every wording that can be in force on some day, with its dense passage and validity."""

