@@ -23,7 +23,7 @@ from knowledge.consolidation import vn_day
 from knowledge.direct import direct_line
 from knowledge.index import ClauseIndex, Hit
 from knowledge.labels import citation_label, shorten
-from knowledge.provisions import amendment_note, is_lead_in, provision_text
+from knowledge.provisions import amendment_note, is_lead_in, is_point, provision_text
 from knowledge.records import Answer, Citation, Clause, DocumentMeta
 from knowledge.vietnamese import fold, normalize, terms
 
@@ -118,7 +118,7 @@ def _citation(index: ClauseIndex, hit: Hit, documents: dict[str, DocumentMeta], 
     note = amendment_note([versions.change(v) for v in found.changes])
     label = citation_label(clause.label, document.title) + (f" {note}" if note else "")
     text = clause.text
-    if is_lead_in(text) or clause.loc.split(".")[-1].isalpha():
+    if is_lead_in(text) or is_point(clause.loc):
         parent = clause.loc if is_lead_in(text) else clause.loc.rsplit(".", 1)[0]
         text = provision_text(clause, versions.wording_on(clause.doc_id, day, under=parent))
     notes = tuple(n for n in (versions.document_note(document, day),) if n)

@@ -24,6 +24,11 @@ def is_lead_in(text: str) -> bool:
     return text.rstrip().endswith(":")
 
 
+def is_point(loc: str) -> bool:
+    """True for a lettered point under a clause ('3.2.a', '2.c'), not 'preamble' or a roman part."""
+    return "." in loc and loc.rsplit(".", 1)[1].isalpha() and not loc.rsplit(".", 1)[1].isupper()
+
+
 def names_actor(text: str) -> bool:
     """True when a text names who acts (a unit, an office holder, an official)."""
     return re.search(ACTOR, text) is not None
@@ -34,9 +39,9 @@ def provision_text(clause: Clause, wording: list[Clause]) -> str:
     if is_lead_in(clause.text):
         points = [c.text for c in wording if c.loc.startswith(clause.loc + ".")]
         return _with_points(clause.text, points)
-    parent = clause.loc.rsplit(".", 1)[0] if "." in clause.loc else ""
-    if not parent or not clause.loc.split(".")[-1].isalpha() or names_actor(clause.text):
+    if not is_point(clause.loc) or names_actor(clause.text):
         return clause.text
+    parent = clause.loc.rsplit(".", 1)[0]
     lead = next((c for c in wording if c.loc == parent), None)
     if lead is None or not (is_lead_in(lead.text) or names_actor(lead.text)):
         return clause.text
