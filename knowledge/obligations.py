@@ -53,7 +53,7 @@ _TITLES = [
 ]
 _ASSIGN = [words_of(w) for w in ("giao", "giao cho")]
 _INTRODUCE = [words_of(w) for w in ("yêu cầu", "đề nghị", "chỉ đạo", "phân công", "chỉ thị", "thì")]
-_TOPIC = [words_of("đối với")]  # only at the start of a sentence
+_TOPIC = [words_of(w) for w in ("đối với", "riêng", "đồng thời", "ngoài ra", "trong đó", "bên cạnh đó")]
 _PARTNER = [words_of(w) for w in ("phối hợp chặt chẽ với", "phối hợp với", "phối hợp cùng")]
 _LEADS = [
     words_of(w)
@@ -203,11 +203,16 @@ def _position(tokens: Sequence[Token], chain: list[Mention], first: bool) -> str
         return "subject" if continues and first and starts_with(tokens, 0, _OPENERS) else "other"
     if _ends_with(tokens, end, _ASSIGN):
         return "assigned"
-    if _ends_with(tokens, end, _INTRODUCE) or (_ends_with(tokens, end, _TOPIC) and end == 2):
+    if _ends_with(tokens, end, _INTRODUCE) or _opens_with_topic(tokens, end):
         return "subject"
     if _ends_with(tokens, end, _PARTNER):
         return "partner"
     return "other"
+
+
+def _opens_with_topic(tokens: Sequence[Token], end: int) -> bool:
+    """'Đối với X', 'Riêng X', 'Đồng thời X' at the start of a sentence put X as its topic."""
+    return any(end == len(t) and _ends_with(tokens, end, [t]) for t in _TOPIC)
 
 
 def _predicate_role(tokens: Sequence[Token], after: int, leads: list[tuple[str, ...]]) -> Role | None:
