@@ -10,6 +10,8 @@ cấp xã"). A bracket after a group narrows it: "các phòng chuyên môn (Văn
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -133,6 +135,8 @@ class UnitDirectory:
     """The town's units and groups, ready to find in text."""
 
     def __init__(self, units: Sequence[UnitLike], groups: Sequence[UnitGroup] = DEFAULT_GROUPS) -> None:
+        described = [(u.code, u.name, u.kind, list(u.aliases)) for u in units] + [g.model_dump() for g in groups]
+        self._signature = hashlib.sha256(json.dumps(described, ensure_ascii=False).encode()).hexdigest()
         self.units = {u.code: u for u in units}
         self.groups = {g.code: frozenset(self._members(g)) for g in groups}
         self.group_names = {g.code: g.name for g in groups}
@@ -147,6 +151,10 @@ class UnitDirectory:
             for phrase in group.phrases:
                 if words := words_of(phrase):
                     _insert(self._names, words, ("group", group.code))
+
+    def signature(self) -> str:
+        """Changes whenever a unit or group changes (the register is rebuilt then)."""
+        return self._signature
 
     def _members(self, group: UnitGroup) -> list[str]:
         return [u.code for u in self.units.values() if u.kind in group.kinds or u.code in group.units]

@@ -1,0 +1,79 @@
+"""Obligation register figures: extraction quality on the hand annotations, build time on the 18 laws.
+
+    .venv/bin/python bench/obligations.py
+
+1. for each annotated document of tests/data/obligations/gold.yaml: precision and recall of (clause, unit)
+   pairs and of (clause, unit, role) triples, deadlines / recurrences / terms right, units a list leaves out;
+2. the 18 laws of ../shared/legal-bench/laws parsed into a fresh SQLite clause store (as `cchc ingest` leaves
+   them, vectors aside), then the register built from it (`ObligationRegister.sync`, median of 3 fresh
+   builds), and a second sync with nothing changed (what every ingest and bot start costs).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingest.structure import parse  # noqa: E402
+from knowledge.obligation_eval import load_gold, score  # noqa: E402
+from knowledge.obligations import extract  # noqa: E402
+from knowledge.records import DocumentMeta  # noqa: E402
+from knowledge.register import ObligationRegister  # noqa: E402
+from knowledge.store import ClauseStore, open_database  # noqa: E402
+from tests.test_obligations import OBLIGATIONS, directory_from  # noqa: E402
+
+LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
+
+
+def quality(directory) -> None:  # noqa: ANN001
+    print("Extraction against the hand annotations")
+    for document in load_gold(OBLIGATIONS / "gold.yaml"):
+        clauses = parse(document.path.read_text(encoding="utf-8"), document.doc_id).clauses
+        found = extract(clauses, directory, document.doc_id)
+        print("\n".join(score(document.doc_id, document.pairs, found).lines()))
+
+
+def laws_store(work: Path) -> tuple[ClauseStore, int]:
+    store = ClauseStore(open_database(work / "cchc.db"))
+    count = 0
+    for path in sorted(LAWS.glob("*.txt")):
+        clauses = parse(path.read_text(encoding="utf-8"), path.stem).clauses
+        meta = DocumentMeta(doc_id=path.stem, title=path.stem)
+        store.replace_document(meta, clauses, [""] * len(clauses), path.stem, has_articles=True)
+        count += len(clauses)
+    return store, count
+
+
+def build_time(directory) -> None:  # noqa: ANN001
+    timings, noop = [], []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as work:
+            store, clauses = laws_store(Path(work))
+            register = ObligationRegister(store, directory)
+            start = time.perf_counter()
+            register.sync()
+            timings.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            register.sync()
+            noop.append(time.perf_counter() - start)
+            rows = register.count()
+    print(f"\nRegister of the 18 laws ({clauses} clauses): {rows} obligation rows")
+    runs = ", ".join(f"{t:.2f}" for t in timings)
+    print(f"  full build     {statistics.median(timings):.2f} s (median of 3 fresh builds: {runs})")
+    print(f"  no-change sync {statistics.median(noop) * 1000:.1f} ms")
+
+
+def main() -> None:
+    directory = directory_from(OBLIGATIONS / "units.yaml")
+    quality(directory)
+    build_time(directory)
+
+
+if __name__ == "__main__":
+    main()

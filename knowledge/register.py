@@ -1,0 +1,138 @@
+"""The obligation register: every loaded document's obligations, per unit, in the project's SQLite database.
+
+Kept in step with the clauses incrementally: each document's rows carry the signature they were built from
+(its content hash, the units and groups of config.yaml, the extractor's version), and `sync()` rebuilds only
+the documents whose signature changed and drops those no longer loaded. Clauses are read through
+`clauses_in_force`, the one place that decides which wording a document has today.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import date
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from knowledge.obligations import Obligation, extract
+from knowledge.records import Clause
+from knowledge.store import ClauseStore
+from knowledge.units import UnitDirectory
+
+EXTRACTOR_VERSION = "1"  # bump when extraction changes, so every document is read again
+migrations = Migrations("cchc.register")
+
+
+@migrations()
+def m001_obligations(db: sqlite_utils.Database) -> None:
+    db["obligations"].create(
+        {
+            "id": int,
+            "doc_id": str,
+            "loc": str,
+            "label": str,
+            "unit": str,
+            "role": str,
+            "action": str,
+            "deadline": str,
+            "recurrence": str,
+            "term": str,
+            "ord": int,
+        },
+        pk="id",
+    )
+    db["obligations"].create_index(["unit", "doc_id"])
+    db["obligations"].create_index(["doc_id", "ord"])
+    db["register_state"].create({"doc_id": str, "signature": str}, pk="doc_id")
+
+
+def clauses_in_force(store: ClauseStore, doc_id: str) -> list[Clause]:
+    """The clauses of a document in the wording that applies today (the register reads nothing else)."""
+    return store.clauses(doc_id)
+
+
+def _row(o: Obligation) -> dict:
+    return {
+        "doc_id": o.doc_id,
+        "loc": o.loc,
+        "label": o.label,
+        "unit": o.unit,
+        "role": o.role,
+        "action": o.action,
+        "deadline": o.deadline.isoformat() if o.deadline else None,
+        "recurrence": json.dumps(o.recurrence),
+        "term": o.term,
+        "ord": o.order,
+    }
+
+
+def _obligation(row: dict) -> Obligation:
+    return Obligation(
+        doc_id=row["doc_id"],
+        loc=row["loc"],
+        label=row["label"],
+        unit=row["unit"],
+        role=row["role"],
+        action=row["action"],
+        deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
+        recurrence=json.loads(row["recurrence"]),
+        term=row["term"],
+        order=row["ord"],
+    )
+
+
+class ObligationRegister:
+    """Obligations by document and unit, rebuilt from the clause store when a document changes."""
+
+    def __init__(self, store: ClauseStore, directory: UnitDirectory) -> None:
+        migrations.apply(store.db)
+        self.store = store
+        self.db = store.db
+        self.directory = directory
+        self._units_signature = directory.signature()
+
+    def _signature(self, document_row: dict) -> str:
+        digest = hashlib.sha256(f"{EXTRACTOR_VERSION}|{self._units_signature}|{document_row['sha256']}".encode())
+        return digest.hexdigest()
+
+    def sync(self) -> list[str]:
+        """Rebuild the documents whose clauses or units changed, drop removed ones; returns the rebuilt ids."""
+        built = {r["doc_id"]: r["signature"] for r in self.db["register_state"].rows}
+        documents = {row["doc_id"]: row for row in self.store.document_rows()}
+        for gone in set(built) - set(documents):
+            self._replace(gone, [], None)
+        rebuilt = []
+        for doc_id, row in documents.items():
+            signature = self._signature(row)
+            if built.get(doc_id) != signature:
+                found = extract(clauses_in_force(self.store, doc_id), self.directory, row["title"])
+                self._replace(doc_id, found, signature)
+                rebuilt.append(doc_id)
+        return rebuilt
+
+    def _replace(self, doc_id: str, obligations: list[Obligation], signature: str | None) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM obligations WHERE doc_id = ?", [doc_id])
+            self.db.execute("DELETE FROM register_state WHERE doc_id = ?", [doc_id])
+            if obligations:
+                self.db["obligations"].insert_all((_row(o) for o in obligations), batch_size=500)
+            if signature is not None:
+                self.db["register_state"].insert({"doc_id": doc_id, "signature": signature})
+
+    def obligations(self, units: Iterable[str] | None = None, doc_id: str | None = None) -> list[Obligation]:
+        """The register, optionally for some units and one document, in document order."""
+        where, args = [], []
+        if units is not None:
+            codes = list(units)
+            where.append(f"unit IN ({', '.join('?' for _ in codes)})")
+            args += codes
+        if doc_id is not None:
+            where.append("doc_id = ?")
+            args.append(doc_id)
+        rows = self.db["obligations"].rows_where(" AND ".join(where) or None, args, order_by="doc_id, ord, id")
+        return [_obligation(r) for r in rows]
+
+    def count(self) -> int:
+        return self.db["obligations"].count

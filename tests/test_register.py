@@ -1,0 +1,61 @@
+"""The obligation register in SQLite: built from the clause store, rebuilt only where something changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.structure import parse
+from knowledge.records import DocumentMeta
+from knowledge.register import ObligationRegister
+from knowledge.store import ClauseStore, open_database
+from knowledge.units import UnitDirectory
+from tests.conftest import SAMPLE_DIRECTIVE
+from tests.test_obligations import OBLIGATIONS, directory_from
+
+
+def put(store: ClauseStore, path: Path, doc_id: str, sha: str) -> None:
+    """A document's clauses in the store as ingest leaves them (no vectors: the register does not need them)."""
+    clauses = parse(path.read_text(encoding="utf-8"), doc_id).clauses
+    meta = DocumentMeta(doc_id=doc_id, title=f"Văn bản {doc_id}")
+    store.replace_document(meta, clauses, [""] * len(clauses), sha, has_articles=False)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ClauseStore:
+    return ClauseStore(open_database(tmp_path / "cchc.db"))
+
+
+@pytest.fixture
+def town() -> UnitDirectory:
+    return directory_from(OBLIGATIONS / "units.yaml")
+
+
+def test_register_is_built_once_and_rebuilt_where_a_document_changed(store: ClauseStore, town) -> None:
+    put(store, SAMPLE_DIRECTIVE, "chi-thi", "a1")
+    put(store, OBLIGATIONS / "nghi-dinh-bao-cao-mau.txt", "nd45", "b1")
+    register = ObligationRegister(store, town)
+    assert sorted(register.sync()) == ["chi-thi", "nd45"]
+    assert register.sync() == [], "nothing changed"
+    tp = register.obligations(units=["TP"])
+    assert {o.doc_id for o in tp} == {"chi-thi", "nd45"}
+    assert any(o.loc == "4.2" and o.role == "chu-tri" and o.label == "khoản 2 Điều 4 Văn bản nd45" for o in tp)
+
+    put(store, OBLIGATIONS / "nghi-dinh-so-hoa-mau.txt", "nd45", "b2")  # the file was replaced
+    assert register.sync() == ["nd45"]
+    assert any(o.loc == "3.3" and o.recurrence == ["hang-tuan"] for o in register.obligations(["KT"], "nd45"))
+
+    store.remove_document("chi-thi")
+    assert register.sync() == []
+    assert register.obligations(doc_id="chi-thi") == []
+
+
+def test_changed_units_rebuild_everything(store: ClauseStore, town, tmp_path: Path) -> None:
+    put(store, SAMPLE_DIRECTIVE, "chi-thi", "a1")
+    ObligationRegister(store, town).sync()
+    raw = (OBLIGATIONS / "units.yaml").read_text(encoding="utf-8").replace("Phòng Kinh tế", "Phòng Kinh tế - Hạ tầng")
+    (tmp_path / "units.yaml").write_text(raw, encoding="utf-8")
+    register = ObligationRegister(store, directory_from(tmp_path / "units.yaml"))
+    assert register.sync() == ["chi-thi"]
+    assert register.obligations(units=["KT"]), "Phòng Kinh tế - Hạ tầng still owes the directive's duties"
