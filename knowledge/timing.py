@@ -59,6 +59,8 @@ _TERMS = [
     re.compile(r"\bngay sau\b"),
     re.compile(r"\btruoc ngay \d{1,2} (?:cua|hang|moi)\b"),
 ]
+_DAY_AND_MONTH = re.compile(r"\bngay (\d{1,2}) thang (\d{1,2})\b(?! nam \d)")
+_DAY_OF_PERIOD = re.compile(r"\bngay (\d{1,2}) (?:cua|hang|moi)\b")
 _TERM_END = re.compile(r"[,;.()]|$")
 _TERM_LIMIT = 160
 
@@ -143,3 +145,16 @@ def read_when(text: str, context: str = "") -> When:
     deadline, day_term = _deadline(text, folded, year)
     term = day_term or _relative_term(text, folded)
     return When(deadline, recurrences(folded), term)
+
+
+def stated_day(term: str | None) -> tuple[int, int | None] | None:
+    """The day (and month) a recurring term names: 'trước ngày 15 tháng 12 hằng năm' -> (15, 12),
+    'trước ngày 20 của tháng cuối quý' -> (20, None); None when it names no day."""
+    folded = fold(normalize(term or ""))
+    if match := _DAY_AND_MONTH.search(folded):
+        day, month = int(match.group(1)), int(match.group(2))
+        return (day, month) if 1 <= day <= 31 and 1 <= month <= 12 else None
+    if match := _DAY_OF_PERIOD.search(folded):
+        day = int(match.group(1))
+        return (day, None) if 1 <= day <= 31 else None
+    return None
