@@ -59,6 +59,7 @@ class DutyList:
     dated: list[Obligation] = field(default_factory=list)
     recurring: list[Obligation] = field(default_factory=list)
     standing: list[Obligation] = field(default_factory=list)
+    recurring_left: int = 0  # recurring duties not listed (when only what falls due soon is asked)
 
     @property
     def items(self) -> list[Obligation]:
@@ -134,7 +135,7 @@ def duty_list(register: ObligationRegister, asked: DutyQuestion, today: date) ->
         horizon = today + timedelta(days=SOON_DAYS)
         upcoming = [o for o in found.dated if o.deadline and today <= o.deadline]
         found.dated = [o for o in upcoming if o.deadline <= horizon] or upcoming[:3]  # type: ignore[operator]
-        found.standing = []
+        found.recurring_left, found.recurring, found.standing = len(found.recurring), [], []
     return found
 
 
@@ -159,7 +160,7 @@ def shorten(text: str, limit: int = 220) -> str:
 def plain_lines(found: DutyList, soon: bool = False) -> list[str]:
     """The list as plain text, for the console and `cchc ask`."""
     if not found.items:
-        return [empty_message(found, soon)]
+        return [empty_message(found, soon)] + ([note] if (note := recurring_note(found)) else [])
     lines = [f"Việc của {found.unit_label} theo các văn bản đã nạp ({len(found.items)} việc):"]
     for title, items in (("Có hạn", found.dated), ("Định kỳ", found.recurring), ("Thường xuyên", found.standing)):
         if items:
@@ -168,13 +169,20 @@ def plain_lines(found: DutyList, soon: bool = False) -> list[str]:
             role = f" [{ROLE_NAMES[o.role]}]" if o.role != "thuc-hien" else ""
             when = f"{when_text(o)}: " if title != "Thường xuyên" else ""
             lines.append(f"- {when}{shorten(o.action)}{role} ({o.label})")
-    return lines
+    return lines + ([note] if (note := recurring_note(found)) else [])
 
 
 def empty_message(found: DutyList, soon: bool) -> str:
     if soon:
         return f"{found.unit_label}: không có việc nào có hạn sắp tới trong các văn bản đã nạp."
     return f"Chưa thấy văn bản đã nạp nào giao việc cho {found.unit_label}."
+
+
+def recurring_note(found: DutyList) -> str:
+    """What a 'sắp đến hạn' list leaves out: the recurring duties, whose days are in the task table."""
+    if not found.recurring_left:
+        return ""
+    return f"Ngoài ra có {found.recurring_left} việc định kỳ; hạn từng kỳ xem bằng lệnh /nhiemvu."
 
 
 def citations(found: DutyList, texts: dict[tuple[str, str], str]) -> list[Citation]:
