@@ -114,14 +114,50 @@ class ReminderSettings(Section):
         return self
 
 
+UnitKind = Literal["phong-ban", "xa-phuong"]
+
+
 class Unit(Section):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,20}$", description="Short code, used in CSV files and commands.")
     name: str = Field(min_length=2)
-    kind: Literal["phong-ban", "xa-phuong"] = Field(description="A town department, or a commune/ward.")
+    kind: UnitKind = Field(description="A town department, or a commune/ward.")
+    aliases: list[str] = Field(
+        default_factory=list, description="Other names texts give the unit, e.g. 'Phòng Văn hóa và Thông tin'."
+    )
 
 
-UNIT_GROUPS: dict[str, str | None] = {"tat-ca": None, "all": None, "phong-ban": "phong-ban", "xa-phuong": "xa-phuong"}
-"""Names of unit groups in files and commands -> the kind of unit they hold (None: every unit)."""
+class UnitGroup(Section):
+    """Units that files, commands and texts name at once ("các phòng, ban, ngành", "UBND cấp xã")."""
+
+    code: str = Field(pattern=r"^[a-z0-9-]{2,30}$", description="Used in task files and commands: tat-ca, ...")
+    name: str = Field(min_length=2, description="Shown to officials, e.g. 'Các phòng, ban chuyên môn'.")
+    kinds: list[UnitKind] = Field(default_factory=list, description="Every unit of these kinds belongs to it.")
+    units: list[str] = Field(default_factory=list, description="Unit codes that belong to it besides the kinds.")
+    phrases: list[str] = Field(
+        default_factory=list, description="How legal texts name the group, titles such as 'Thủ trưởng' left out."
+    )
+
+
+DEFAULT_UNIT_GROUPS = [
+    UnitGroup(code="tat-ca", name="Tất cả các đơn vị", kinds=["phong-ban", "xa-phuong"]),
+    UnitGroup(code="phong-ban", name="Các phòng, ban", kinds=["phong-ban"]),
+    UnitGroup(code="xa-phuong", name="UBND các xã, phường", kinds=["xa-phuong"]),
+]
+GROUP_ALIASES = {"all": "tat-ca"}  # English names of groups in commands
+
+
+class TaskDraftSettings(Section):
+    """Days `cchc tasks draft` assumes for a recurring duty whose text names none (marked # ASSUMED)."""
+
+    weekly: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "friday", description="hằng tuần: the weekday."
+    )
+    monthly: int = Field(25, ge=1, le=31, description="hằng tháng: the day of the month.")
+    quarterly: int = Field(15, ge=1, le=31, description="hằng quý: the day of the quarter's last month.")
+    half_yearly: int = Field(15, ge=1, le=31, description="6 tháng: the day of June and of December.")
+    yearly: str = Field("15/12", pattern=r"^\d{1,2}/\d{1,2}$", description="hằng năm: day/month.")
+    leads: list[int] = Field(default_factory=lambda: [7, 3, 1, 0], description="nhac_truoc of drafted tasks.")
+
 
 DEFAULT_POSITIONS = ["Thủ trưởng", "Phó Thủ trưởng", "Chủ tịch UBND", "Phó Chủ tịch UBND", "Công chức", "Viên chức"]
 
@@ -136,7 +172,12 @@ class Settings(Section):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     units: list[Unit] = Field(default_factory=list, description="Phòng ban and UBND xã/phường of the town.")
+    unit_groups: list[UnitGroup] = Field(
+        default_factory=lambda: [g.model_copy() for g in DEFAULT_UNIT_GROUPS],
+        description="Groups of units, and the phrases texts name them by.",
+    )
     positions: list[str] = Field(default_factory=lambda: list(DEFAULT_POSITIONS), min_length=1)
+    task_drafts: TaskDraftSettings = Field(default_factory=TaskDraftSettings)
 
     @model_validator(mode="after")
     def _units_unique(self) -> Settings:
@@ -144,6 +185,19 @@ class Settings(Section):
             values = [getattr(u, attribute).lower() for u in self.units]
             if duplicate := next((v for v in values if values.count(v) > 1), None):
                 raise ValueError(f"units: {attribute} '{duplicate}' is listed twice")
+        return self
+
+    @model_validator(mode="after")
+    def _groups_known(self) -> Settings:
+        codes = [g.code for g in self.unit_groups]
+        if duplicate := next((c for c in codes if codes.count(c) > 1), None):
+            raise ValueError(f"unit_groups: code '{duplicate}' is listed twice")
+        units = {u.code for u in self.units}
+        if clash := next((c for c in codes if c in units or c in GROUP_ALIASES), None):
+            raise ValueError(f"unit_groups: code '{clash}' is already a unit code")
+        for group in self.unit_groups:
+            if unknown := [c for c in group.units if c not in units]:
+                raise ValueError(f"unit_groups: {group.code} names unknown unit(s) {', '.join(unknown)}")
         return self
 
     def unit(self, name_or_code: str) -> Unit | None:
@@ -156,12 +210,16 @@ class Settings(Section):
         unit = self.unit(code)
         return unit.name if unit else code
 
+    def unit_group(self, code: str) -> UnitGroup | None:
+        """The group with this code of `unit_groups` ('all' is tat-ca)."""
+        code = GROUP_ALIASES.get(code, code)
+        return next((g for g in self.unit_groups if g.code == code), None)
+
     def unit_codes(self, spec: str) -> list[str] | None:
-        """Codes of the units a unit name, code or group (tat-ca/all, phong-ban, xa-phuong) stands for;
+        """Codes of the units a unit name, code or group (tat-ca/all, phong-ban, xa-phuong, ...) stands for;
         None when it names nothing."""
-        if spec in UNIT_GROUPS:
-            kind = UNIT_GROUPS[spec]
-            return [u.code for u in self.units if kind in (None, u.kind)]
+        if group := self.unit_group(spec):
+            return [u.code for u in self.units if u.kind in group.kinds or u.code in group.units]
         unit = self.unit(spec)
         return [unit.code] if unit else None
 

@@ -20,13 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.database import open_database  # noqa: E402
+from base.settings import load  # noqa: E402
 from ingest.structure import parse  # noqa: E402
 from knowledge.obligation_eval import load_gold, score  # noqa: E402
 from knowledge.obligations import extract  # noqa: E402
 from knowledge.records import DocumentMeta  # noqa: E402
 from knowledge.register import ObligationRegister  # noqa: E402
-from knowledge.store import ClauseStore, open_database  # noqa: E402
-from tests.test_obligations import OBLIGATIONS, directory_from  # noqa: E402
+from knowledge.store import ClauseStore  # noqa: E402
+from knowledge.units import UnitDirectory  # noqa: E402
+from tests.test_obligations import OBLIGATIONS  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
 
@@ -70,7 +73,7 @@ def build_time(directory) -> None:  # noqa: ANN001
 
 
 def main() -> None:
-    directory = directory_from(OBLIGATIONS / "units.yaml")
+    directory = UnitDirectory.of(load(ROOT / "config.yaml"))
     quality(directory)
     build_time(directory)
 

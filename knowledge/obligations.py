@@ -26,8 +26,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from base.records import Record
 from knowledge.labels import citation_label
-from knowledge.records import Clause, Record
+from knowledge.records import Clause
 from knowledge.timing import When, read_when
 from knowledge.units import Mention, Token, UnitDirectory, joined, starts_with, tokenize, words_of
 

@@ -15,10 +15,8 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from base.settings import Settings, Unit, UnitGroup
 from knowledge.vietnamese import fold, normalize
 
 _TOKEN = re.compile(r"\w+|[,;:()]")
@@ -28,34 +26,6 @@ _QUALIFIERS = [("thi", "xa"), ("huyen",), ("thanh", "pho"), ("quan",), ("cap", "
 _EXCEPT = [("tru",), ("ngoai", "tru"), ("khong", "bao", "gom"), ("khong", "ke")]
 _JOINERS = {",", "va", "cung", "hoac"}
 _END = "\0"
-
-
-class UnitLike(Protocol):
-    """A unit of config.yaml: code, name, kind and the other names texts give it."""
-
-    code: str
-    name: str
-    kind: str
-    aliases: list[str]
-
-
-class UnitGroup(BaseModel):
-    """Several units that texts name at once, and the phrases they use for them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(pattern=r"^[a-z0-9-]{2,30}$", description="Used in task files and commands: tat-ca, ...")
-    name: str = Field(min_length=2, description="Shown to officials, e.g. 'Các phòng, ban chuyên môn'.")
-    kinds: list[str] = Field(default_factory=list, description="Every unit of these kinds belongs to the group.")
-    units: list[str] = Field(default_factory=list, description="Unit codes that belong to it besides the kinds.")
-    phrases: list[str] = Field(default_factory=list, description="How texts name the group (titles left out).")
-
-
-DEFAULT_GROUPS = [
-    UnitGroup(code="tat-ca", name="Tất cả các đơn vị", kinds=["phong-ban", "xa-phuong"]),
-    UnitGroup(code="phong-ban", name="Các phòng, ban", kinds=["phong-ban"]),
-    UnitGroup(code="xa-phuong", name="UBND các xã, phường", kinds=["xa-phuong"]),
-]
 
 
 @dataclass(frozen=True)
@@ -134,7 +104,7 @@ def _walk(trie: dict, tokens: Sequence[Token], at: int) -> tuple[int, tuple[str,
 class UnitDirectory:
     """The town's units and groups, ready to find in text."""
 
-    def __init__(self, units: Sequence[UnitLike], groups: Sequence[UnitGroup] = DEFAULT_GROUPS) -> None:
+    def __init__(self, units: Sequence[Unit], groups: Sequence[UnitGroup]) -> None:
         described = [(u.code, u.name, u.kind, list(u.aliases)) for u in units] + [g.model_dump() for g in groups]
         self._signature = hashlib.sha256(json.dumps(described, ensure_ascii=False).encode()).hexdigest()
         self.units = {u.code: u for u in units}
@@ -152,6 +122,11 @@ class UnitDirectory:
                 if words := words_of(phrase):
                     _insert(self._names, words, ("group", group.code))
 
+    @classmethod
+    def of(cls, settings: Settings) -> UnitDirectory:
+        """The directory of config.yaml's `units` and `unit_groups`."""
+        return cls(settings.units, settings.unit_groups)
+
     def signature(self) -> str:
         """Changes whenever a unit or group changes (the register is rebuilt then)."""
         return self._signature
@@ -160,7 +135,7 @@ class UnitDirectory:
         return [u.code for u in self.units.values() if u.kind in group.kinds or u.code in group.units]
 
     @staticmethod
-    def _variants(unit: UnitLike) -> list[tuple[str, ...]]:
+    def _variants(unit: Unit) -> list[tuple[str, ...]]:
         found = []
         for name in [unit.name, *unit.aliases]:
             words = words_of(name)

@@ -12,11 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
+from base.settings import TaskDraftSettings
 from knowledge.obligations import Obligation
 from knowledge.timing import stated_day
 from knowledge.units import UnitDirectory
@@ -34,21 +33,6 @@ RECURRENCE_NAMES = {
 _ROLE_NOTE = {"chu-tri": "Vai trò: chủ trì.", "phoi-hop": "Vai trò: phối hợp.", "thuc-hien": ""}
 _TITLE_LIMIT = 90
 _CODE_PART = re.compile(r"[^\w.-]+")
-
-
-class DraftDefaults(BaseModel):
-    """Days assumed for a recurring duty whose text names none (config.yaml `task_drafts`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    weekly: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
-        "friday", description="hằng tuần: the weekday."
-    )
-    monthly: int = Field(25, ge=1, le=31, description="hằng tháng: the day of the month.")
-    quarterly: int = Field(15, ge=1, le=31, description="hằng quý: the day of the quarter's last month.")
-    half_yearly: int = Field(15, ge=1, le=31, description="6 tháng: the day of June and December.")
-    yearly: str = Field("15/12", pattern=r"^\d{1,2}/\d{1,2}$", description="hằng năm: day/month.")
-    leads: list[int] = Field(default_factory=lambda: [7, 3, 1, 0], description="Reminder days before (nhac_truoc).")
 
 
 @dataclass(frozen=True)
@@ -82,7 +66,9 @@ def _first_in_months(months: Sequence[int], day: int, start: date) -> date:
     raise ValueError("no month given")
 
 
-def first_deadline(recurrence: str, term: str | None, start: date, defaults: DraftDefaults) -> tuple[date, str, bool]:
+def first_deadline(
+    recurrence: str, term: str | None, start: date, defaults: TaskDraftSettings
+) -> tuple[date, str, bool]:
     """First deadline on or after `start`, the RRULE or step name for the task file, and whether it is assumed."""
     stated = stated_day(term)
     if recurrence == "hang-tuan":
@@ -133,7 +119,7 @@ def _prefix(doc_id: str) -> str:
 
 
 def draft(
-    obligations: Sequence[Obligation], directory: UnitDirectory, defaults: DraftDefaults, start: date
+    obligations: Sequence[Obligation], directory: UnitDirectory, defaults: TaskDraftSettings, start: date
 ) -> list[DraftTask]:
     """Task rows for one document's dated and recurring obligations; recurrences start on or after `start`."""
     tasks: list[DraftTask] = []

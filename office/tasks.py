@@ -453,9 +453,8 @@ class TaskRow(FileRow):
         if not units:
             raise ValueError("don_vi is empty")
         if bad := [u for u in units if settings.unit_codes(u) is None]:
-            raise ValueError(
-                f"don_vi {', '.join(bad)} is not a unit name, code or group (tat-ca, phong-ban, xa-phuong)"
-            )
+            groups = ", ".join(g.code for g in settings.unit_groups)
+            raise ValueError(f"don_vi {', '.join(bad)} is not a unit name, code or group ({groups})")
         return [unit.code if (unit := settings.unit(u)) else u for u in units]
 
     @field_validator("han", "tu_ngay", mode="before")

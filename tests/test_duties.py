@@ -7,20 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from base.database import open_database
 from knowledge.duties import duty_answer, duty_list, duty_question, plain_lines
 from knowledge.register import ObligationRegister
-from knowledge.store import ClauseStore, open_database
+from knowledge.store import ClauseStore
 from tests.conftest import SAMPLE_DIRECTIVE
-from tests.test_obligations import OBLIGATIONS, directory_from
+from tests.test_obligations import OBLIGATIONS
 from tests.test_register import put
 
 PHONG = {"VP", "NV", "TC", "TP", "VHTT", "KT"}
 XA = {"P1", "P2", "XAP", "XBH"}
-
-
-@pytest.fixture
-def town():
-    return directory_from(OBLIGATIONS / "units.yaml")
 
 
 @pytest.fixture

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pytest
-import yaml
 
+from base.settings import Settings
 from ingest.structure import parse
 from knowledge.obligation_eval import load_gold, score
 from knowledge.obligations import Obligation, extract
 from knowledge.timing import read_when
-from knowledge.units import UnitDirectory, UnitGroup, tokenize
+from knowledge.units import UnitDirectory, tokenize
 from tests.conftest import DATA
 
 OBLIGATIONS = DATA / "obligations"
 GOLD = load_gold(OBLIGATIONS / "gold.yaml")
-
-
-@dataclass
-class Unit:
-    code: str
-    name: str
-    kind: str
-    aliases: list[str] = field(default_factory=list)
-
-
-def directory_from(path: Path) -> UnitDirectory:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return UnitDirectory([Unit(**u) for u in raw["units"]], [UnitGroup(**g) for g in raw["unit_groups"]])
-
-
-@pytest.fixture(scope="module")
-def town() -> UnitDirectory:
-    return directory_from(OBLIGATIONS / "units.yaml")
 
 
 def named(directory: UnitDirectory, text: str) -> list[set[str]]:
@@ -77,22 +57,23 @@ def test_a_bracket_narrows_a_group(town: UnitDirectory) -> None:
     assert named(town, "cơ quan chuyên môn cấp huyện (trừ Phòng Kinh tế)") == [PHONG - {"KT"}]
 
 
-def test_another_town_maps_its_own_units_without_code(tmp_path: Path) -> None:
-    config = {
-        "units": [
-            {"code": "GD", "name": "Phòng Giáo dục và Đào tạo", "kind": "phong-ban"},
-            {"code": "YT", "name": "Phòng Y tế", "kind": "phong-ban"},
-            {"code": "CN", "name": "UBND thị trấn Cầu Ngang", "kind": "xa-phuong"},
-            {"code": "ML", "name": "UBND xã Mỹ Long", "kind": "xa-phuong"},
-        ],
-        "unit_groups": [
-            {"code": "phong", "name": "Các phòng", "kinds": ["phong-ban"], "phrases": ["các phòng chuyên môn huyện"]},
-            {"code": "xa", "name": "Các xã", "kinds": ["xa-phuong"], "phrases": ["UBND các xã, thị trấn"]},
-        ],
-    }
-    path = tmp_path / "units.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    district = directory_from(path)
+def test_another_town_maps_its_own_units_without_code() -> None:
+    district = UnitDirectory.of(
+        Settings.model_validate(
+            {
+                "units": [
+                    {"code": "GD", "name": "Phòng Giáo dục và Đào tạo", "kind": "phong-ban"},
+                    {"code": "YT", "name": "Phòng Y tế", "kind": "phong-ban"},
+                    {"code": "CN", "name": "UBND thị trấn Cầu Ngang", "kind": "xa-phuong"},
+                    {"code": "ML", "name": "UBND xã Mỹ Long", "kind": "xa-phuong"},
+                ],
+                "unit_groups": [
+                    {"code": "phong", "name": "Các phòng", "kinds": ["phong-ban"], "phrases": ["các phòng chuyên môn"]},
+                    {"code": "xa", "name": "Các xã", "kinds": ["xa-phuong"], "phrases": ["UBND các xã, thị trấn"]},
+                ],
+            }
+        )
+    )
     text = (
         "CHỈ THỊ\nVề việc mẫu\n\nChủ tịch UBND huyện yêu cầu các phòng chuyên môn huyện và UBND các xã, thị "
         "trấn thực hiện các nội dung sau:\n1. Phòng Giáo dục và Đào tạo chủ trì, phối hợp với Phòng Y tế "

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from base.database import open_database
+from base.settings import Settings
 from ingest.structure import parse
 from knowledge.records import DocumentMeta
 from knowledge.register import ObligationRegister
-from knowledge.store import ClauseStore, open_database
+from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
 from tests.conftest import SAMPLE_DIRECTIVE
-from tests.test_obligations import OBLIGATIONS, directory_from
+from tests.test_obligations import OBLIGATIONS
 
 
 def put(store: ClauseStore, path: Path, doc_id: str, sha: str) -> None:
@@ -25,11 +27,6 @@ def put(store: ClauseStore, path: Path, doc_id: str, sha: str) -> None:
 @pytest.fixture
 def store(tmp_path: Path) -> ClauseStore:
     return ClauseStore(open_database(tmp_path / "cchc.db"))
-
-
-@pytest.fixture
-def town() -> UnitDirectory:
-    return directory_from(OBLIGATIONS / "units.yaml")
 
 
 def test_register_is_built_once_and_rebuilt_where_a_document_changed(store: ClauseStore, town) -> None:
@@ -51,11 +48,12 @@ def test_register_is_built_once_and_rebuilt_where_a_document_changed(store: Clau
     assert register.obligations(doc_id="chi-thi") == []
 
 
-def test_changed_units_rebuild_everything(store: ClauseStore, town, tmp_path: Path) -> None:
+def test_changed_units_rebuild_everything(store: ClauseStore, town, settings: Settings) -> None:
     put(store, SAMPLE_DIRECTIVE, "chi-thi", "a1")
     ObligationRegister(store, town).sync()
-    raw = (OBLIGATIONS / "units.yaml").read_text(encoding="utf-8").replace("Phòng Kinh tế", "Phòng Kinh tế - Hạ tầng")
-    (tmp_path / "units.yaml").write_text(raw, encoding="utf-8")
-    register = ObligationRegister(store, directory_from(tmp_path / "units.yaml"))
+    settings.units = [
+        u.model_copy(update={"name": f"{u.name} - Hạ tầng"}) if u.code == "KT" else u for u in settings.units
+    ]
+    register = ObligationRegister(store, UnitDirectory.of(settings))
     assert register.sync() == ["chi-thi"]
     assert register.obligations(units=["KT"]), "Phòng Kinh tế - Hạ tầng still owes the directive's duties"
