@@ -28,6 +28,7 @@ from office import reminders as planner
 from office.tasks import Reminder, Task, UnitOccurrence
 
 log = logging.getLogger(__name__)
+ASSUMED_DAY = "Ngày hạn là ngày giả định: văn bản không nêu ngày cụ thể, xin theo dõi hướng dẫn của cấp trên."
 IN_FLIGHT = 16  # sends awaiting Telegram at once; AIORateLimiter keeps the overall rate
 
 
@@ -53,7 +54,8 @@ def reminder_message(
     head = "⚠️ <b>Quá hạn</b>" if reminder.kind == "overdue" else "⏰ <b>Nhắc việc</b>"
     lines = [
         f"{head}: {escape(task.title)}",
-        f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})",
+        f"Hạn: <b>{reminder.occurrence:%d/%m/%Y}</b> ({days_left(reminder.occurrence, today)})"
+        + (f"\n<i>{ASSUMED_DAY}</i>" if task.assumed_day else ""),
         f"Đơn vị: {escape(unit_name)}",
         f"Căn cứ: <b>{escape(cited)}</b>",
     ]
@@ -258,7 +260,8 @@ async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def deadline_line(application: Application, item: UnitOccurrence, today: date) -> str:
     """'• 15/12/2026 (còn 16 ngày) — task' with the clauses it comes from on a second line."""
     return (
-        f"• <b>{item.deadline:%d/%m/%Y}</b> ({days_left(item.deadline, today)}) — {escape(item.task.title)}"
+        f"• <b>{item.deadline:%d/%m/%Y}</b>{' (ngày giả định)' if item.task.assumed_day else ''}"
+        f" ({days_left(item.deadline, today)}) — {escape(item.task.title)}"
         f"\n  <i>Căn cứ: {escape(grounds(application, item.task))}</i>"
     )
 

@@ -94,6 +94,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
         for doc_id in items:
             click.echo(f"{label}: {doc_id}")
     click.echo(f"unchanged: {len(report.unchanged)} document(s)")
+    if report.obligations:
+        click.echo(f"obligations read again: {len(report.obligations)} document(s)")
     for _path, reason in report.failed:
         click.echo(f"FAILED: {reason}", err=True)
     if not report.ok:
@@ -120,33 +122,93 @@ def _day(value: str | None) -> date | None:
 AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Answer with the wording in force that day.")
 
 
+def _register(ctx: click.Context):
+    """The obligation register of the chosen data dir, brought in step with its documents and units."""
+    from knowledge.register import ObligationRegister
+
+    register = ObligationRegister.of(_index(ctx).store, _settings(ctx))
+    register.sync()
+    return register
+
+
+def _today(ctx: click.Context):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(_settings(ctx).reminders.timezone)).date()
+
+
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
 @click.option("--top-k", type=click.IntRange(1, 100), help="Return the N best clauses as citations.")
+@click.option("--unit", help="Ask as an official of this unit (code or name): 'đơn vị tôi phải làm gì?'.")
 @AS_OF
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, top_k: int | None, as_of: str | None) -> None:
+def ask(
+    ctx: click.Context, question: str, as_json: bool, top_k: int | None, unit: str | None, as_of: str | None
+) -> None:
     """Answer a question with the clauses it rests on. QUESTION '-' reads one question per line from stdin.
 
-    Amended clauses are answered in their wording in force today, or on the --as-of day.
+    Amended clauses are answered in their wording in force today, or on the --as-of day. A question about
+    a unit's duties ("Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?", with --unit also "đơn vị tôi phải làm
+    gì?", "việc nào sắp đến hạn?") is answered from the obligation register (today's wording).
 
     \b
     Example:
         cchc ask "han nop bao cao kiem diem"
         cchc ask --as-of 2026-06-01 "Thời hạn kiểm tra hồ sơ là bao lâu?"
+        cchc ask --unit TP "Đơn vị tôi phải làm gì theo chỉ thị?"
         printf 'Báo cáo kiểm điểm gửi về đâu?\\n' | cchc ask --json -
     """
-    from knowledge.answer import answer
+    from knowledge.duties import answer_for
 
     day = _day(as_of)
-    index = _index(ctx)
+    chosen = _settings(ctx).unit(unit) if unit else None
+    if unit and chosen is None:
+        raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
+    index, register, today = _index(ctx), _register(ctx), _today(ctx)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
     for text in questions:
         if not text:
             continue
-        result = answer(index, text, top_k=top_k, as_of=day)
+        asker = chosen.code if chosen else None
+        result = answer_for(index, register, text, asker, today, top_k=top_k, as_of=day).answer
         click.echo(_answer_json(result) if as_json else result.answer)
+
+
+@cli.command()
+@click.option("--unit", help="Only this unit (code or name), or a group's units (tat-ca, phong-ban, ...).")
+@click.option("--doc", "doc_id", help="Only this document (its doc_id, see `cchc docs`).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line and unit.")
+@click.pass_context
+def obligations(ctx: click.Context, unit: str | None, doc_id: str | None, as_json: bool) -> None:
+    """The obligation register: who must do what, in what role, by when, from which clause.
+
+    JSON: one object per unit an obligation falls to, {"doc_id", "loc", "label", "unit", "role" (chu-tri,
+    phoi-hop, thuc-hien), "action", "deadline" (YYYY-MM-DD or null), "recurrence" ([hang-tuan, hang-thang,
+    hang-quy, 6-thang, hang-nam]), "term" (a relative term as written, or null)}.
+
+    \b
+    Example:
+        cchc obligations --unit TP
+        cchc obligations --doc chi-thi-cchc-thi-xa --json
+    """
+    from knowledge.duties import ROLE_NAMES, shorten, when_text
+
+    settings = _settings(ctx)
+    units = settings.unit_codes(unit) if unit else None
+    if unit and units is None:
+        raise click.UsageError(f"--unit {unit} is not a unit name, code or group of config.yaml")
+    register = _register(ctx)
+    if doc_id and register.store.document(doc_id) is None:
+        raise click.ClickException(f"no document {doc_id} (see `cchc docs`)")
+    for o in register.obligations(units, doc_id):
+        if as_json:
+            click.echo(json.dumps(o.public(), ensure_ascii=False))
+        else:
+            when = when_text(o) or "Thường xuyên"
+            click.echo(f"{o.unit:<5} {ROLE_NAMES[o.role]:<10} {when[:40]:<40} {o.label}: {shorten(o.action, 120)}")
 
 
 @cli.command()
@@ -659,6 +721,40 @@ def tasks_import(ctx: click.Context, task_file: Path, since: str | None) -> None
     except BadRows as exc:
         _refuse_file(task_file, exc.problems)
     click.echo(f"imported: {added} added, {updated} updated")
+
+
+@tasks.command(name="draft")
+@click.argument("doc_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the draft here (else print it).")
+@click.pass_context
+def tasks_draft(ctx: click.Context, doc_id: str, out: Path | None) -> None:
+    """Draft a task file from a document's dated and recurring obligations, for review, then import.
+
+    One task per obligation and unit group, `can_cu` filled. A recurring duty whose text names no day
+    gets the day of config.yaml `task_drafts`, marked `# ASSUMED` beside `han`; reminders of such a
+    task say the day was assumed. `cchc tasks import` takes the file as it is.
+
+    \b
+    Example:
+        cchc tasks draft chi-thi-cchc-thi-xa --out nhiem-vu.yaml
+        cchc tasks import nhiem-vu.yaml
+    """
+    from office.drafts import draft, draft_start, render
+
+    settings, register = _settings(ctx), _register(ctx)
+    document = register.store.document(doc_id)
+    if document is None:
+        raise click.ClickException(f"no document {doc_id} (see `cchc docs`)")
+    found = register.obligations(doc_id=doc_id)
+    start = draft_start(document.issued, found, _today(ctx))
+    drafted = draft(found, register.directory, settings.task_drafts, start)
+    text = render(drafted, document.title, doc_id)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    assumed = sum(t.assumed for t in drafted)
+    click.echo(f"drafted: {len(drafted)} task(s) into {out} ({assumed} with an assumed day, marked # ASSUMED)")
 
 
 @tasks.command(name="export")

@@ -21,6 +21,7 @@ from ingest.structure import ParsedDocument, parse
 from knowledge.index import ClauseIndex, Passage, build_passages
 from knowledge.labels import full_title, short_name
 from knowledge.records import DocumentMeta
+from knowledge.register import ObligationRegister
 
 PARSER_VERSION = "3"  # bump when parsing changes, so every file is read again
 
@@ -50,6 +51,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    obligations: list[str] = field(default_factory=list)  # documents whose obligations were read again
 
     @property
     def ok(self) -> bool:
@@ -170,6 +172,7 @@ class Ingester:
                 self.index.remove_document(doc_id)
                 report.removed.append(doc_id)
         self.index.repair_vectors()  # what an earlier crash left unembedded
+        report.obligations = ObligationRegister.of(self.index.store, self.index.settings).sync()
         return report
 
     def _parse_if_changed(

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from knowledge.answer import answer
+from knowledge.index import ClauseIndex
 from knowledge.obligations import Obligation
 from knowledge.records import Answer, Citation, DocumentMeta
 from knowledge.register import ObligationRegister
@@ -199,3 +201,40 @@ def duty_answer(question: str, found: DutyList, texts: dict[tuple[str, str], str
     """The duty list as an Answer (same contract as any answer: plain text and the clauses cited)."""
     cited = citations(found, texts)
     return Answer(question=question, answered=bool(cited), answer="\n".join(plain_lines(found, soon)), citations=cited)
+
+
+def clause_texts(register: ObligationRegister, found: DutyList) -> dict[tuple[str, str], str]:
+    """The text of every clause the list cites, looked up again (a clause no longer stored is not cited)."""
+    texts = {}
+    for o in found.items:
+        if (o.doc_id, o.loc) not in texts and (clause := register.store.clause(f"{o.doc_id}:{o.loc}")):
+            texts[(o.doc_id, o.loc)] = clause.text
+    return texts
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer for an official: a list of duties when the question asks about a unit's, else a clause."""
+
+    answer: Answer
+    duties: DutyList | None = None
+    asked: DutyQuestion | None = None
+
+
+def answer_for(
+    index: ClauseIndex,
+    register: ObligationRegister,
+    question: str,
+    asker_unit: str | None,
+    today: date,
+    top_k: int | None = None,
+    as_of: date | None = None,
+) -> Reply:
+    """Answer as for an official of `asker_unit`: from the register when the question is about duties,
+    else from the clauses in their wording of `as_of` (today)."""
+    asked = duty_question(question, asker_unit, register.directory, register.store.documents())
+    if asked is None:
+        return Reply(answer(index, question, top_k=top_k, as_of=as_of))
+    found = duty_list(register, asked, today)
+    text = normalize(question).strip()
+    return Reply(duty_answer(text, found, clause_texts(register, found), asked.soon), found, asked)

@@ -16,6 +16,7 @@ from datetime import date
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from base.settings import Settings
 from knowledge.obligations import Obligation, extract
 from knowledge.records import Clause
 from knowledge.store import ClauseStore
@@ -92,6 +93,11 @@ class ObligationRegister:
         self.db = store.db
         self.directory = directory
         self._units_signature = directory.signature()
+
+    @classmethod
+    def of(cls, store: ClauseStore, settings: Settings) -> ObligationRegister:
+        """The register of a knowledge base, read with config.yaml's units and groups."""
+        return cls(store, UnitDirectory.of(settings))
 
     def _signature(self, document_row: dict) -> str:
         digest = hashlib.sha256(f"{EXTRACTOR_VERSION}|{self._units_signature}|{document_row['sha256']}".encode())

@@ -90,6 +90,18 @@ def first_deadline(
     return _first_in_months(months, default, start), recurrence, True
 
 
+def draft_start(issued: str, obligations: Sequence[Obligation], today: date) -> date:
+    """Where recurrences start: the document's date (DD/MM/YYYY), else 1 January of the first year it
+    names a deadline in, else today."""
+    try:
+        day, month, year = (int(x) for x in issued.split("/"))
+        return date(year, month, day)
+    except ValueError:
+        pass
+    years = [o.deadline.year for o in obligations if o.deadline]
+    return date(min(years), 1, 1) if years else today
+
+
 def _title(action: str) -> str:
     first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;,")
     if len(first) > _TITLE_LIMIT:

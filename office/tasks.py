@@ -106,6 +106,12 @@ def m003_counted_from(db: sqlite_utils.Database) -> None:
         db.table("tasks").update(row["code"], {"counted_from": min(filter(None, [imported, earliest]))})
 
 
+@migrations()
+def m004_assumed_day(db: sqlite_utils.Database) -> None:
+    """Whether the first deadline's day was assumed (a drafted task whose text names no day)."""
+    db.table("tasks").add_column("assumed_day", int, not_null_default=0)
+
+
 class Task(Record):
     """One duty: a fixed deadline or a recurrence counted from the first deadline.
 
@@ -124,6 +130,7 @@ class Task(Record):
     counted_from: date | None = Field(
         None, description="Deadlines before this day are not owed (None: every deadline from the first)."
     )
+    assumed_day: bool = Field(False, description="The day of the deadlines was assumed: the text names none.")
 
     def occurrences(self, start: date, end: date) -> list[date]:
         """Deadlines owed between start and end (inclusive): none before `counted_from`."""
@@ -361,6 +368,7 @@ def _task_from_row(row: dict) -> Task:
         recurrence=row["recurrence"],
         leads=json.loads(row["leads"]),
         counted_from=date.fromisoformat(row["counted_from"]) if row.get("counted_from") else None,
+        assumed_day=bool(row.get("assumed_day")),
     )
 
 
@@ -375,6 +383,7 @@ def _task_row(task: Task) -> dict:
         "recurrence": task.recurrence,
         "leads": json.dumps(task.leads),
         "counted_from": task.counted_from.isoformat() if task.counted_from else "",
+        "assumed_day": int(task.assumed_day),
         "updated_at": utc_now(),
     }
 
@@ -387,6 +396,15 @@ def _split(value: object) -> list[str]:
 
 
 EXTRA = "(extra fields)"  # where csv.DictReader puts the fields of a row longer than its header
+ASSUMED = "# ASSUMED"  # after `han`: the day is assumed (the text names none); a YAML comment or in the CSV cell
+
+
+def _assumed_mark(value: object) -> tuple[object, bool]:
+    """'2023-03-15 # ASSUMED: …' -> ('2023-03-15', True); other values as they are."""
+    if isinstance(value, str) and "#" in value:
+        day, comment = value.split("#", 1)
+        return day.strip(), comment.strip().upper().startswith("ASSUMED")
+    return value, False
 
 
 class TaskRow(FileRow):
@@ -401,6 +419,7 @@ class TaskRow(FileRow):
     lap_lai: str = ""
     nhac_truoc: list[int] = Field(default_factory=lambda: list(DEFAULT_LEADS))
     tu_ngay: date | None = Field(None, description="Deadlines before this day are not owed (default: import day).")
+    han_gia_dinh: bool = Field(False, description="The day of `han` is assumed (also: '# ASSUMED' after han).")
 
     @model_validator(mode="before")
     @classmethod
@@ -409,7 +428,10 @@ class TaskRow(FileRow):
             expected = len(row) - 1
             raise ValueError(f"expected {expected} fields, found {expected + len(row[EXTRA])}")
         if isinstance(row, dict):
-            return {k: ("" if v is None else v) for k, v in row.items()}
+            row = {k: ("" if v is None else v) for k, v in row.items()}
+            row["han"], marked = _assumed_mark(row.get("han"))
+            if marked:
+                row["han_gia_dinh"] = True
         return row
 
     @field_validator("ma", mode="before")
@@ -503,16 +525,39 @@ class TaskRow(FileRow):
             recurrence=self.lap_lai,
             leads=self.nhac_truoc,
             counted_from=counted_from,
+            assumed_day=self.han_gia_dinh,
         )
 
 
+def _assumed_in_yaml(text: str) -> list[bool]:
+    """For each task of a YAML task file, whether its `han` line ends with the comment '# ASSUMED'."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if isinstance(node, yaml.MappingNode):
+        node = next((v for k, v in node.value if k.value == "tasks"), None)
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    lines = text.splitlines()
+    marks = []
+    for item in node.value:
+        han = next((v for k, v in item.value if k.value == "han"), None) if isinstance(item, yaml.MappingNode) else None
+        after = lines[han.end_mark.line][han.end_mark.column :] if han and han.end_mark.line < len(lines) else ""
+        marks.append(after.strip().upper().startswith(ASSUMED))
+    return marks
+
+
 def read_task_file(text: str, suffix: str) -> list[dict]:
-    """Rows of a CSV (header ma,ten,...) or YAML (a list, or `tasks:` holding one) task file."""
+    """Rows of a CSV (header ma,ten,...) or YAML (a list, or `tasks:` holding one) task file.
+
+    A `han` followed by '# ASSUMED' (a YAML comment, or in the CSV cell) marks a day the text did not state.
+    """
     if suffix in {".yaml", ".yml"}:
         data = yaml.safe_load(text) or []
         rows = data.get("tasks", []) if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BadRows(["the YAML file must hold a list of tasks (or `tasks:` with one)"])
+        for row, assumed in zip(rows, _assumed_in_yaml(text), strict=False):
+            if assumed:
+                row["han_gia_dinh"] = True
         return rows
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), restkey=EXTRA)
     header = [f.strip() for f in reader.fieldnames or []]
@@ -530,7 +575,7 @@ def export_rows(tasks: Iterable[Task]) -> list[dict]:
             "noi_dung": t.detail,
             "can_cu": ";".join(t.clauses),
             "don_vi": ";".join(t.units),
-            "han": t.first_deadline.isoformat(),
+            "han": t.first_deadline.isoformat() + (f" {ASSUMED}" if t.assumed_day else ""),
             "lap_lai": t.recurrence,
             "nhac_truoc": ";".join(map(str, t.leads)),
             "tu_ngay": t.counted_from.isoformat() if t.counted_from else "",
