@@ -24,13 +24,14 @@ from telegram.warnings import PTBUserWarning
 
 from base.database import open_database
 from base.settings import Settings
-from bot import admin, broadcast, handlers, registration, reminders
+from bot import admin, broadcast, duties, handlers, registration, reminders
 from bot.menus import publish_menus
 from bot.quota import QuestionQuota
 from bot.ratelimit import InteractiveFirstRateLimiter
 from bot.services import KEY as SERVICES
 from bot.services import Services
 from knowledge.index import ClauseIndex
+from knowledge.register import ObligationRegister
 from office.broadcasts import Outbox
 from office.tasks import TaskStore
 from office.users import UserStore
@@ -135,6 +136,9 @@ def add_handlers(application: Application) -> None:
             CommandHandler(["khoa", "deactivate"], admin.deactivate_user),
             CommandHandler(["mokhoa", "activate"], admin.reactivate_user),
             CommandHandler(["phanhoi", "feedback"], admin.export_feedback),
+            CommandHandler(["viec", "duties"], duties.duties_command),
+            CallbackQueryHandler(duties.page_button, pattern=r"^viec:"),
+            CallbackQueryHandler(duties.full_text_button, pattern=r"^vfull:"),
             CommandHandler(["nhiemvu", "tasks"], reminders.my_tasks),
             CommandHandler(["han", "deadlines"], reminders.deadlines),
             CommandHandler(["tiendo", "progress"], reminders.progress_report),
@@ -165,9 +169,11 @@ def open_services(
     """The bot's services: those given (tests inject them), the others opened on the data directory."""
     opened = [] if users and tasks and outbox else [open_database(settings.database_path)]
     limit = settings.telegram.rate_limit
+    index = index or ClauseIndex(settings)
     return Services(
         settings=settings,
-        index=index or ClauseIndex(settings),
+        index=index,
+        register=ObligationRegister.of(index.store, settings),
         users=users or UserStore(opened[0]),
         tasks=tasks or TaskStore(opened[0], settings),
         outbox=outbox or Outbox(opened[0], settings),
@@ -194,6 +200,7 @@ def build_application(
         found = open_services(settings, clock, index, users, tasks, outbox)
         application.bot_data[SERVICES] = found
         found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+        found.register.sync()  # units or groups of config.yaml may have changed since the last ingest
         await publish_menus(application)
         reminders.schedule(application)
         broadcast.start_sender(application)

@@ -8,11 +8,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import render
+from bot import duties, render
 from bot.access import approved_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id
 from bot.sending import send_all, show_typing
 from bot.services import services
-from knowledge.answer import answer, full_text
+from knowledge.answer import full_text
+from knowledge.duties import answer_for
 from knowledge.records import Citation
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,13 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         return
     if not await show_typing(context.bot, users, chat_id(update)):
         return
-    result = answer(index, question)
+    official = users.by_telegram(sender_id(update))
+    answered = answer_for(index, found.register, question, official.unit_code if official else None, found.today())
+    result = answered.answer
     answer_id = users.record_answer(sender_id(update), question, result.answered, result.citations)
+    if answered.duties is not None and answered.asked is not None:
+        await duties.send_duties(update, context, f"q:{answer_id}", answered.duties, answered.asked.soon)
+        return
     messages = render.answer_messages(result)
     await send_all(
         context.bot,

