@@ -19,8 +19,8 @@ from base.settings import TaskDraftSettings
 from knowledge.obligations import Obligation
 from knowledge.timing import stated_day
 from knowledge.units import UnitDirectory
+from office.tasks import ASSUMED
 
-ASSUMED = "# ASSUMED"
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 RECURRENCE_NAMES = {

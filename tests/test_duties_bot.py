@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from base.database import open_database
+from bot.reminders import ASSUMED_DAY, send_due
+from knowledge.register import ObligationRegister
+from office.drafts import draft, render
+from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
 from tests.bot_harness import running_bot
 from tests.botapi import BotApiStandIn, Sent
@@ -102,3 +107,26 @@ async def test_questions_about_my_units_duties_are_answered_from_the_register(wo
         assert "<b>Hạn 30/06/2099</b>" in soon.text and "việc định kỳ" in soon.text
         record = users.answer_record(int(dict(mine.buttons)["👍"].split(":")[1]))
         assert record and record[1][0].label.startswith("khoản 2 Điều 4"), "the clauses shown are recorded"
+
+
+async def test_reminders_of_drafted_tasks_say_when_the_day_was_assumed(world, stand_in, duties_index, tmp_path) -> None:
+    settings, users = world
+    tasks = TaskStore(open_database(tmp_path / "tasks.db"), settings)
+    register = ObligationRegister.of(duties_index.store, settings)
+    drafted = draft(
+        register.obligations(doc_id="nghi-dinh-bao-cao-mau"),
+        register.directory,
+        settings.task_drafts,
+        date(2099, 2, 10),
+    )
+    text = render(drafted, "Nghị định 45/2099/NĐ-CP", "nghi-dinh-bao-cao-mau")
+    tasks.import_rows(read_task_file(text, ".yaml"), lambda c: duties_index.store.clause(c) is not None)
+    clock = Clock("2099-02-18 07:00")
+    async with running_bot(settings, stand_in, duties_index, users, tasks, clock) as app:
+        await send_due(app, Clock("2099-02-18 08:00")())  # 7 days before the 25th, the monthly day assumed
+        monthly = await stand_in.wait_for(lambda s: s.chat_id == TP_OFFICIAL and "Nhắc việc" in s.text)
+        assert "25/02/2099" in monthly[0].text and ASSUMED_DAY in monthly[0].text
+        assert "khoản 1 Điều 4 Nghị định 45/2099/NĐ-CP" in monthly[0].text
+        await send_due(app, Clock("2099-03-13 08:00")())  # 7 days before the 20th, the quarterly day stated
+        quarterly = await stand_in.wait_for(lambda s: s.chat_id == XA_OFFICIAL and "20/03/2099" in s.text)
+        assert ASSUMED_DAY not in quarterly[0].text
