@@ -173,8 +173,10 @@ def _scalar(value: object) -> str:
 def render(tasks: Sequence[DraftTask], title: str, doc_id: str) -> str:
     """The draft as a YAML task file, importable unchanged; assumed days marked beside `han`."""
     lines = [
-        f"# Tasks drafted from {title} ({doc_id}) by `cchc tasks draft`: one per dated or recurring obligation",
-        "# and unit group. Review them, then load with:  cchc tasks import FILE",
+        "# Tasks drafted by `cchc tasks draft` from",
+        f"#   {title} ({doc_id})",
+        "# one per dated or recurring obligation and unit group. Review them, then load with:",
+        "#   cchc tasks import FILE",
         f"# A day the text does not state is the configured default, marked {ASSUMED} beside `han`.",
         "tasks:",
     ]

@@ -10,7 +10,7 @@ from base.settings import TaskDraftSettings
 from ingest.structure import parse
 from knowledge.obligations import extract
 from office.drafts import ASSUMED, draft, first_deadline, render
-from tests.conftest import SAMPLE_DIRECTIVE
+from tests.conftest import ROOT, SAMPLE_DIRECTIVE
 
 DEFAULTS = TaskDraftSettings()
 
@@ -56,3 +56,14 @@ def test_a_draft_holds_one_task_per_dated_or_recurring_duty_and_unit_group(town)
     marked = [line for line in text.splitlines() if line.strip().startswith("han:") and ASSUMED in line]
     assert len(marked) == sum(t.assumed for t in tasks)
     assert rows[0]["can_cu"].startswith("chi-thi-cchc-thi-xa:")
+
+
+def test_the_shipped_task_file_is_traceable_to_the_register(town) -> None:
+    """Every unit the sample task file reminds owes, by the register, a duty in a clause the task cites."""
+    clauses = parse(SAMPLE_DIRECTIVE.read_text(encoding="utf-8"), "chi-thi-cchc-thi-xa").clauses
+    owed = {(f"{o.doc_id}:{o.loc}", o.unit) for o in extract(clauses, town, "Chỉ thị")}
+    tasks = yaml.safe_load((ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml").read_text(encoding="utf-8"))
+    for task in tasks["tasks"]:
+        units = [code for spec in task["don_vi"].split(";") for code in town.expand(spec)]
+        for unit in units:
+            assert any((clause, unit) in owed for clause in task["can_cu"].split(";")), (task["ma"], unit)

@@ -17,7 +17,13 @@ from office.users import UserStore
 from tests.conftest import ROOT, make_settings
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-CLAUSES = {"chi-thi-cchc-thi-xa:3", "chi-thi-cchc-thi-xa:4", "chi-thi-cchc-thi-xa:5", "chi-thi-cchc-thi-xa:2.đ"}
+CLAUSES = {
+    "chi-thi-cchc-thi-xa:3",
+    "chi-thi-cchc-thi-xa:4",
+    "chi-thi-cchc-thi-xa:5",
+    "chi-thi-cchc-thi-xa:2.đ",
+    "chi-thi-cchc-thi-xa:closing",
+}
 HEADER = "ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc\n"
 
 
@@ -156,9 +162,10 @@ def test_shipped_task_file_cites_real_clauses_of_the_sample_directive(sample_ind
     store = TaskStore(open_database(settings.database_path), settings)
     text = (ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml").read_text(encoding="utf-8")
     added, _ = store.import_rows(read_task_file(text, ".yaml"), lambda c: sample_index.store.clause(c) is not None)
-    assert added == 6
+    assert added == 9
     assert {c for t in store.tasks() for c in t.clauses} == CLAUSES
     assert store.owner_units(store.task("TU-DANH-GIA-XA")) == ["P1", "P2", "XAP", "XBH"]
+    assert all(t.assumed_day for t in store.tasks()), "the directive states no day beyond 2023"
 
 
 def test_yaml_task_file_with_dates(stores) -> None:
