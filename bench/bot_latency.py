@@ -3,8 +3,10 @@
     .venv/bin/python bench/bot_latency.py [--questions 200]
 
 Prints the time from an update arriving at the stand-in to the bot's reply reaching it (p50/p95/max over
-the questions, sample corpus, one approved official asking one question after another) and the resident
-memory of the `cchc serve` process (peak, sampled every 50 ms).
+the questions, sample corpus, one approved official asking one question after another), the same for
+`/viec` and for questions about the asker's duties ("Đơn vị tôi phải làm gì?", answered from the
+obligation register) from an official of a phòng and one of a xã, and the resident memory of the
+`cchc serve` process (peak, sampled every 50 ms).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 CCHC = Path(sys.executable).with_name("cchc")
 OFFICIAL = 4242
+OFFICIAL_XA = 4243
+DUTY_QUESTIONS = ["Đơn vị tôi phải làm gì?", "Việc nào sắp đến hạn?", "Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?"]
 
 from knowledge.evaluation import load_questions  # noqa: E402
 from tests.botapi import BotApiStandIn, message_update  # noqa: E402
@@ -42,7 +46,10 @@ def prepare(work: Path) -> Path:
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     staff = work / "staff.csv"
-    staff.write_text(f"ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\nNgười Đo,NV,Công chức,,{OFFICIAL}\n")
+    staff.write_text(
+        "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
+        f"Người Đo,NV,Công chức,,{OFFICIAL}\nNgười Đo Xã,XAP,Công chức,,{OFFICIAL_XA}\n"
+    )
     for args in (["ingest", "--quiet"], ["users", "import", str(staff)]):
         subprocess.run([str(CCHC), "--config", str(path), *args], check=True, stdout=subprocess.DEVNULL)
     return path
@@ -63,7 +70,8 @@ async def sample_rss(process: psutil.Process, peak: list[int], stop: asyncio.Eve
         await asyncio.sleep(0.05)
 
 
-async def measure(config: Path, asked: list[str]) -> tuple[list[float], int]:
+async def measure(config: Path, asked: list[tuple[str, int, str]]) -> tuple[dict[str, list[float]], int]:
+    """Latency of each (kind, user, text) asked one after another, by kind; and the peak RSS."""
     stand_in = BotApiStandIn()
     await stand_in.start()
     env = {
@@ -81,15 +89,15 @@ async def measure(config: Path, asked: list[str]) -> tuple[list[float], int]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("cchc serve did not start polling")
             await asyncio.sleep(0.1)
-        latencies = []
-        for text in asked:
+        latencies: dict[str, list[float]] = {}
+        for kind, user, text in asked:
             before = len(stand_in.sent)
             pushed = time.monotonic()
-            stand_in.push_update(message_update(OFFICIAL, text))
+            stand_in.push_update(message_update(user, text))
             replies = await stand_in.wait_for(
                 lambda s, before=before: s in stand_in.sent[before:] and s.method == "sendMessage" and bool(s.buttons)
             )
-            latencies.append((replies[0].at - pushed) * 1000)
+            latencies.setdefault(kind, []).append((replies[0].at - pushed) * 1000)
         return latencies, peak[0]
     finally:
         stop.set()
@@ -102,17 +110,23 @@ async def measure(config: Path, asked: list[str]) -> tuple[list[float], int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--duties", type=int, default=60, help="/viec commands and duty questions of each kind")
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-bot")
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     config = prepare(args.work)
-    latencies, rss = asyncio.run(measure(config, questions(args.questions)))
-    ordered = sorted(latencies)
-    p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    print(
-        f"update -> reply over {len(ordered)} questions: p50 {statistics.median(ordered):.0f} ms, "
-        f"p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms"
-    )
+    asked = [("questions", OFFICIAL, q) for q in questions(args.questions)]
+    for i in range(args.duties):
+        asked += [("/viec, official of a phòng", OFFICIAL, "/viec"), ("/viec, official of a xã", OFFICIAL_XA, "/viec")]
+        asked.append(("questions about my duties", OFFICIAL_XA, DUTY_QUESTIONS[i % len(DUTY_QUESTIONS)]))
+    latencies, rss = asyncio.run(measure(config, asked))
+    for kind, found in latencies.items():
+        ordered = sorted(found)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        print(
+            f"update -> reply over {len(ordered)} {kind}: p50 {statistics.median(ordered):.0f} ms, "
+            f"p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms"
+        )
     print(f"peak resident memory of `cchc serve`: {rss / 2**20:.0f} MiB")
     shutil.rmtree(args.work, ignore_errors=True)
 

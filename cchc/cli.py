@@ -8,6 +8,7 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # the commands import these late: loading Chroma and the mode
     from knowledge.consolidation import Version
     from knowledge.index import ClauseIndex
     from knowledge.records import Answer
+    from knowledge.register import ObligationRegister
     from knowledge.store import ClauseStore
     from office.broadcasts import Outbox
     from office.tasks import TaskStore
@@ -122,7 +124,7 @@ def _day(value: str | None) -> date | None:
 AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Answer with the wording in force that day.")
 
 
-def _register(ctx: click.Context):
+def _register(ctx: click.Context) -> ObligationRegister:
     """The obligation register of the chosen data dir, brought in step with its documents and units."""
     from knowledge.register import ObligationRegister
 
@@ -131,10 +133,8 @@ def _register(ctx: click.Context):
     return register
 
 
-def _today(ctx: click.Context):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
+def _today(ctx: click.Context) -> date:
+    """Today in the town's time zone."""
     return datetime.now(ZoneInfo(_settings(ctx).reminders.timezone)).date()
 
 

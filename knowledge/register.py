@@ -28,7 +28,7 @@ migrations = Migrations("cchc.register")
 
 @migrations()
 def m001_obligations(db: sqlite_utils.Database) -> None:
-    db["obligations"].create(
+    db.table("obligations").create(
         {
             "id": int,
             "doc_id": str,
@@ -44,9 +44,9 @@ def m001_obligations(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["obligations"].create_index(["unit", "doc_id"])
-    db["obligations"].create_index(["doc_id", "ord"])
-    db["register_state"].create({"doc_id": str, "signature": str}, pk="doc_id")
+    db.table("obligations").create_index(["unit", "doc_id"])
+    db.table("obligations").create_index(["doc_id", "ord"])
+    db.table("register_state").create({"doc_id": str, "signature": str}, pk="doc_id")
 
 
 def clauses_in_force(store: ClauseStore, doc_id: str) -> list[Clause]:
@@ -105,7 +105,7 @@ class ObligationRegister:
 
     def sync(self) -> list[str]:
         """Rebuild the documents whose clauses or units changed, drop removed ones; returns the rebuilt ids."""
-        built = {r["doc_id"]: r["signature"] for r in self.db["register_state"].rows}
+        built = {r["doc_id"]: r["signature"] for r in self.db.table("register_state").rows}
         documents = {row["doc_id"]: row for row in self.store.document_rows()}
         for gone in set(built) - set(documents):
             self._replace(gone, [], None)
@@ -123,9 +123,9 @@ class ObligationRegister:
             self.db.execute("DELETE FROM obligations WHERE doc_id = ?", [doc_id])
             self.db.execute("DELETE FROM register_state WHERE doc_id = ?", [doc_id])
             if obligations:
-                self.db["obligations"].insert_all((_row(o) for o in obligations), batch_size=500)
+                self.db.table("obligations").insert_all((_row(o) for o in obligations), batch_size=500)
             if signature is not None:
-                self.db["register_state"].insert({"doc_id": doc_id, "signature": signature})
+                self.db.table("register_state").insert({"doc_id": doc_id, "signature": signature})
 
     def obligations(self, units: Iterable[str] | None = None, doc_id: str | None = None) -> list[Obligation]:
         """The register, optionally for some units and one document, in document order."""
@@ -137,8 +137,8 @@ class ObligationRegister:
         if doc_id is not None:
             where.append("doc_id = ?")
             args.append(doc_id)
-        rows = self.db["obligations"].rows_where(" AND ".join(where) or None, args, order_by="doc_id, ord, id")
+        rows = self.db.table("obligations").rows_where(" AND ".join(where) or None, args, order_by="doc_id, ord, id")
         return [_obligation(r) for r in rows]
 
     def count(self) -> int:
-        return self.db["obligations"].count
+        return self.db.table("obligations").count
