@@ -34,7 +34,7 @@ from tests.test_obligations import OBLIGATIONS  # noqa: E402
 LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
 
 
-def quality(directory) -> None:  # noqa: ANN001
+def quality(directory) -> None:
     print("Extraction against the hand annotations")
     for document in load_gold(OBLIGATIONS / "gold.yaml"):
         clauses = parse(document.path.read_text(encoding="utf-8"), document.doc_id).clauses
@@ -53,7 +53,7 @@ def laws_store(work: Path) -> tuple[ClauseStore, int]:
     return store, count
 
 
-def build_time(directory) -> None:  # noqa: ANN001
+def build_time(directory) -> None:
     timings, noop = [], []
     for _ in range(3):
         with tempfile.TemporaryDirectory() as work:

@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.access import approved_or_refused, reply
+from bot.access import approved_or_refused, button_data, callback_of, chat_id, reply
 from bot.sending import send_all
 from bot.services import Services, services
 from knowledge.answer import full_text
@@ -85,53 +85,54 @@ async def send_duties(
 
 async def duties_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/viec [đơn vị]: my unit's duties; an admin may name any unit or group."""
-    if not await approved_or_refused(update, context):
+    official = await approved_or_refused(update, context)
+    if official is None:
         return
     found = services(context)
-    official = found.users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
     wanted = " ".join(context.args or []).strip()
-    spec = official.unit_code if official else None
-    if wanted:
-        spec = unit_spec(found, wanted)
-        if spec is None:
-            codes = ", ".join(f"<code>{u.code}</code>" for u in found.settings.units[:4])
-            await reply(update, context, UNKNOWN_UNIT.format(name=wanted, codes=codes))
-            return
-        if official and spec != official.unit_code and not found.settings.telegram.is_admin(official.telegram_id or 0):
-            await reply(update, context, OTHER_UNIT)
-            return
-    asked = _asked(found, f"u:{spec}", official) if official else None
+    spec = unit_spec(found, wanted) if wanted else official.unit_code
+    if spec is None:
+        codes = ", ".join(f"<code>{u.code}</code>" for u in found.settings.units[:4])
+        await reply(update, context, UNKNOWN_UNIT.format(name=wanted, codes=codes))
+        return
+    if spec != official.unit_code and not found.settings.telegram.is_admin(official.telegram_id or 0):
+        await reply(update, context, OTHER_UNIT)
+        return
+    asked = _asked(found, f"u:{spec}", official)
     if asked is None:
         await reply(update, context, GONE)
         return
     await send_duties(update, context, f"u:{spec}", duty_list(found.register, asked, found.today()))
 
 
-async def _list_of(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> tuple[DutyList, bool] | None:
+async def _list_of(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, official: User, key: str
+) -> tuple[DutyList, bool] | None:
+    """The list a button belongs to, computed again; None (and the official told) when it is gone."""
     found = services(context)
-    official = found.users.by_telegram(update.effective_user.id)  # type: ignore[union-attr]
-    asked = _asked(found, key, official) if official else None
+    asked = _asked(found, key, official)
     if asked is None:
-        await update.callback_query.answer(GONE, show_alert=True)  # type: ignore[union-attr]
+        await callback_of(update).answer(GONE, show_alert=True)
         return None
     return duty_list(found.register, asked, found.today()), asked.soon
 
 
 async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """◀ / ▶ of a duty list: the page asked for, in the same message."""
-    query = update.callback_query
-    if not await approved_or_refused(update, context):
+    official = await approved_or_refused(update, context)
+    if official is None:
         return
-    key, _, raw_page = query.data.removeprefix("viec:").rpartition(":")  # type: ignore[union-attr]
-    listed = await _list_of(update, context, key)
+    key, _, raw_page = button_data(update).removeprefix("viec:").rpartition(":")
+    listed = await _list_of(update, context, official, key)
     if listed is None:
         return
     found, soon = listed
     page = min(max(int(raw_page) if raw_page.isdigit() else 1, 1), render.duty_pages(found))
-    await query.answer()  # type: ignore[union-attr]
+    query = callback_of(update)
+    await query.answer()
     keyboard = duties_keyboard(key, found, page, with_votes=key.startswith("q:"))
     try:
-        await query.edit_message_text(render.duties_page(found, page, soon), reply_markup=keyboard)  # type: ignore[union-attr]
+        await query.edit_message_text(render.duties_page(found, page, soon), reply_markup=keyboard)
     except BadRequest as error:  # pressed twice: Telegram refuses an edit that changes nothing
         if "not modified" not in str(error).lower():
             raise
@@ -139,26 +140,21 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """📄 n: the whole article or item the n-th duty comes from."""
-    query = update.callback_query
-    if not await approved_or_refused(update, context):
+    official = await approved_or_refused(update, context)
+    if official is None:
         return
-    key, _, raw_number = query.data.removeprefix("vfull:").rpartition(":")  # type: ignore[union-attr]
-    listed = await _list_of(update, context, key)
+    key, _, raw_number = button_data(update).removeprefix("vfull:").rpartition(":")
+    listed = await _list_of(update, context, official, key)
     if listed is None:
         return
     items = listed[0].items
     number = int(raw_number) if raw_number.isdigit() else 0
     chosen = items[number - 1] if 0 < number <= len(items) else None
-    shown = full_text(services(context).index, chosen.doc_id, chosen.loc) if chosen else None
-    if shown is None:
-        await query.answer(GONE, show_alert=True)  # type: ignore[union-attr]
-        return
-    await query.answer()  # type: ignore[union-attr]
     found = services(context)
-    await send_all(
-        context.bot,
-        found.users,
-        update.effective_chat.id,  # type: ignore[union-attr]
-        render.pages(*shown),
-        retries=found.settings.telegram.send_retries,
-    )
+    shown = full_text(found.index, chosen.doc_id, chosen.loc) if chosen else None
+    if shown is None:
+        await callback_of(update).answer(GONE, show_alert=True)
+        return
+    await callback_of(update).answer()
+    pages = render.pages(*shown)
+    await send_all(context.bot, found.users, chat_id(update), pages, retries=found.settings.telegram.send_retries)

@@ -194,7 +194,8 @@ def obligations(ctx: click.Context, unit: str | None, doc_id: str | None, as_jso
         cchc obligations --unit TP
         cchc obligations --doc chi-thi-cchc-thi-xa --json
     """
-    from knowledge.duties import ROLE_NAMES, shorten, when_text
+    from knowledge.duties import ROLE_NAMES, when_text
+    from knowledge.labels import shorten
 
     settings = _settings(ctx)
     units = settings.unit_codes(unit) if unit else None

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from knowledge.answer import answer
 from knowledge.index import ClauseIndex
+from knowledge.labels import shorten
 from knowledge.obligations import Obligation
 from knowledge.records import Answer, Citation, DocumentMeta
 from knowledge.register import ObligationRegister
@@ -165,11 +166,6 @@ def when_text(o: Obligation, today: date | None = None) -> str:
     return text[:1].upper() + text[1:]
 
 
-def shorten(text: str, limit: int = 220) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 def plain_lines(found: DutyList, soon: bool = False) -> list[str]:
     """The list as plain text, for the console and `cchc ask`."""
     if not found.items:
@@ -181,7 +177,7 @@ def plain_lines(found: DutyList, soon: bool = False) -> list[str]:
         for o in items:
             role = f" [{ROLE_NAMES[o.role]}]" if o.role != "thuc-hien" else ""
             when = f"{when_text(o, found.today)}: " if title != "Thường xuyên" else ""
-            lines.append(f"- {when}{shorten(o.action)}{role} ({o.label})")
+            lines.append(f"- {when}{shorten(o.action, 220)}{role} ({o.label})")
     return lines + ([note] if (note := recurring_note(found)) else [])
 
 
