@@ -33,7 +33,6 @@ from knowledge.timing import When, read_when
 from knowledge.units import Mention, Token, UnitDirectory, joined, starts_with, tokenize, words_of
 
 Role = Literal["chu-tri", "phoi-hop", "thuc-hien"]
-ROLES: tuple[Role, ...] = ("chu-tri", "phoi-hop", "thuc-hien")
 
 _TITLES = [
     words_of(t)
@@ -372,10 +371,24 @@ def _trimmed(action: str) -> str:
     return action if len(action) <= _ACTION_LIMIT else action[: _ACTION_LIMIT - 1].rsplit(" ", 1)[0] + "…"
 
 
-def extract(
-    clauses: Sequence[Clause], directory: UnitDirectory, title: str = "", has_articles: bool | None = None
-) -> list[Obligation]:
-    """The obligations of one document, one per unit and duty; a unit's standing duties in a clause merge."""
+def _obligation(clause: Clause, duty: Duty, unit: str, role: Role, label: str) -> Obligation:
+    return Obligation(
+        doc_id=clause.doc_id,
+        loc=duty.loc,
+        label=label,
+        unit=unit,
+        role=role,
+        action=_trimmed(duty.action),
+        deadline=duty.when.deadline,
+        recurrence=list(duty.when.recurrence),
+        term=duty.when.term,
+        order=clause.order,
+    )
+
+
+def extract(clauses: Sequence[Clause], directory: UnitDirectory, title: str = "") -> list[Obligation]:
+    """The obligations of one document (`title` names it in citations), one per unit and duty; a unit's
+    standing duties in one clause are merged into one, their sentences joined."""
     by_loc = {c.loc: c for c in clauses}
     found: dict[tuple, Obligation] = {}
     for duty in duties(clauses, directory):
@@ -383,25 +396,11 @@ def extract(
         label = citation_label(clause.label, title)
         for assignee in duty.assignees:
             for unit in sorted(assignee.units):
-                when = duty.when
-                key = (duty.loc, unit, assignee.role) if when.standing else (duty.loc, unit, assignee.role, duty.action)
-                if key in found and when.standing:
-                    merged = f"{found[key].action}; {_trimmed(duty.action)}"
-                    found[key] = found[key].model_copy(update={"action": _trimmed(merged)})
-                    continue
-                found.setdefault(
-                    key,
-                    Obligation(
-                        doc_id=clause.doc_id,
-                        loc=duty.loc,
-                        label=label,
-                        unit=unit,
-                        role=assignee.role,
-                        action=_trimmed(duty.action),
-                        deadline=when.deadline,
-                        recurrence=list(when.recurrence),
-                        term=when.term,
-                        order=clause.order,
-                    ),
-                )
+                standing = duty.when.standing
+                key = (duty.loc, unit, assignee.role) + (() if standing else (duty.action,))
+                if key in found and standing:
+                    merged = _trimmed(f"{found[key].action}; {_trimmed(duty.action)}")
+                    found[key] = found[key].model_copy(update={"action": merged})
+                else:
+                    found.setdefault(key, _obligation(clause, duty, unit, assignee.role, label))
     return list(found.values())
