@@ -29,7 +29,7 @@ from knowledge.records import DocumentMeta  # noqa: E402
 from knowledge.register import ObligationRegister  # noqa: E402
 from knowledge.store import ClauseStore  # noqa: E402
 from knowledge.units import UnitDirectory  # noqa: E402
-from tests.test_obligations import OBLIGATIONS  # noqa: E402
+from tests.conftest import OBLIGATIONS  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
 

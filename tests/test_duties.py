@@ -11,9 +11,8 @@ from base.database import open_database
 from knowledge.duties import duty_answer, duty_list, duty_question, plain_lines
 from knowledge.register import ObligationRegister
 from knowledge.store import ClauseStore
-from tests.conftest import SAMPLE_DIRECTIVE
-from tests.test_obligations import OBLIGATIONS
-from tests.test_register import put
+from tests.conftest import OBLIGATIONS, SAMPLE_DIRECTIVE
+from tests.conftest import store_document as put
 
 PHONG = {"VP", "NV", "TC", "TP", "VHTT", "KT"}
 XA = {"P1", "P2", "XAP", "XBH"}

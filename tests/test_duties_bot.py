@@ -13,10 +13,8 @@ from knowledge.register import ObligationRegister
 from office.drafts import draft, render
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import running_bot
+from tests.bot_harness import ADMIN, Clock, ask, press, running_bot, well_formed
 from tests.botapi import BotApiStandIn, Sent
-from tests.test_bot import ADMIN, ask, press, well_formed
-from tests.test_reminders_bot import Clock
 
 TP_OFFICIAL, XA_OFFICIAL, KT_OFFICIAL = 41, 42, 43
 

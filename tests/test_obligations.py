@@ -12,9 +12,8 @@ from knowledge.obligation_eval import load_gold, score
 from knowledge.obligations import Obligation, extract
 from knowledge.timing import read_when
 from knowledge.units import UnitDirectory, tokenize
-from tests.conftest import DATA
+from tests.conftest import OBLIGATIONS
 
-OBLIGATIONS = DATA / "obligations"
 GOLD = load_gold(OBLIGATIONS / "gold.yaml")
 
 

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from cchc.cli import cli
 from office.tasks import ASSUMED
 from tests.conftest import DATA, SAMPLE_DIRECTIVE
-from tests.test_cli import check_contract
 
 KEYS = {"doc_id", "loc", "label", "unit", "role", "action", "deadline", "recurrence", "term"}
 
@@ -110,7 +109,7 @@ def test_tasks_draft_is_imported_unchanged(data_dir: Path, tmp_path: Path) -> No
 def test_ask_as_an_official_of_a_unit(data_dir: Path) -> None:
     result = run(data_dir, "ask", "--json", "--unit", "TP", "Đơn vị tôi phải làm gì theo nghị định 45/2099?")
     payload = json.loads(result.output)
-    check_contract(payload)
+    assert set(payload) == {"question", "answered", "answer", "citations"}, "the contract of any answer"
     assert payload["answered"] and payload["answer"].startswith("Việc của Phòng Tư pháp")
     assert [c["loc"] for c in payload["citations"]][:1] == ["4.2"]
     assert run(data_dir, "ask", "--unit", "XYZ", "đơn vị tôi phải làm gì").exit_code == 2

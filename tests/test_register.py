@@ -8,20 +8,11 @@ import pytest
 
 from base.database import open_database
 from base.settings import Settings
-from ingest.structure import parse
-from knowledge.records import DocumentMeta
 from knowledge.register import ObligationRegister
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from tests.conftest import SAMPLE_DIRECTIVE
-from tests.test_obligations import OBLIGATIONS
-
-
-def put(store: ClauseStore, path: Path, doc_id: str, sha: str) -> None:
-    """A document's clauses in the store as ingest leaves them (no vectors: the register does not need them)."""
-    clauses = parse(path.read_text(encoding="utf-8"), doc_id).clauses
-    meta = DocumentMeta(doc_id=doc_id, title=f"Văn bản {doc_id}")
-    store.replace_document(meta, clauses, [""] * len(clauses), sha, has_articles=False)
+from tests.conftest import OBLIGATIONS, SAMPLE_DIRECTIVE
+from tests.conftest import store_document as put
 
 
 @pytest.fixture
