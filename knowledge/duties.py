@@ -194,19 +194,31 @@ def recurring_note(found: DutyList) -> str:
     return f"Ngoài ra có {found.recurring_left} việc định kỳ; hạn từng kỳ xem bằng lệnh /nhiemvu."
 
 
-def citations(found: DutyList, texts: dict[tuple[str, str], str]) -> list[Citation]:
-    """One citation per clause listed, in the order shown (texts: (doc_id, loc) -> clause text)."""
+def citations(
+    found: DutyList, texts: dict[tuple[str, str], str], titles: dict[str, str] | None = None
+) -> list[Citation]:
+    """One citation per clause listed, in the order shown (texts: (doc_id, loc) -> clause text; titles:
+    doc_id -> the document's whole title)."""
     cited: dict[tuple[str, str], Citation] = {}
     for o in found.items:
         key = (o.doc_id, o.loc)
         if key not in cited and key in texts:
-            cited[key] = Citation(doc_id=o.doc_id, loc=o.loc, label=o.label, text=texts[key], score=1.0)
+            title = (titles or {}).get(o.doc_id, "")
+            cited[key] = Citation(
+                doc_id=o.doc_id, loc=o.loc, label=o.label, text=texts[key], score=1.0, document_title=title
+            )
     return list(cited.values())
 
 
-def duty_answer(question: str, found: DutyList, texts: dict[tuple[str, str], str], soon: bool) -> Answer:
+def duty_answer(
+    question: str,
+    found: DutyList,
+    texts: dict[tuple[str, str], str],
+    soon: bool,
+    titles: dict[str, str] | None = None,
+) -> Answer:
     """The duty list as an Answer (same contract as any answer: plain text and the clauses cited)."""
-    cited = citations(found, texts)
+    cited = citations(found, texts, titles)
     return Answer(question=question, answered=bool(cited), answer="\n".join(plain_lines(found, soon)), citations=cited)
 
 
@@ -244,4 +256,5 @@ def answer_for(
         return Reply(answer(index, question, top_k=top_k, as_of=as_of))
     found = duty_list(register, asked, today)
     text = normalize(question).strip()
-    return Reply(duty_answer(text, found, clause_texts(register, found), asked.soon), found, asked)
+    titles = {d.doc_id: d.full_title or d.title for d in register.store.documents()}
+    return Reply(duty_answer(text, found, clause_texts(register, found), asked.soon, titles), found, asked)

@@ -110,6 +110,8 @@ def test_ask_as_an_official_of_a_unit(data_dir: Path) -> None:
     result = run(data_dir, "ask", "--json", "--unit", "TP", "Đơn vị tôi phải làm gì theo nghị định 45/2099?")
     payload = json.loads(result.output)
     assert set(payload) == {"question", "answered", "answer", "citations"}, "the contract of any answer"
+    assert set(payload["citations"][0]) == {"doc_id", "loc", "label", "text", "score", "document_title"}
+    assert payload["citations"][0]["document_title"].startswith("Nghị định")
     assert payload["answered"] and payload["answer"].startswith("Việc của Phòng Tư pháp")
     assert [c["loc"] for c in payload["citations"]][:1] == ["4.2"]
     assert run(data_dir, "ask", "--unit", "XYZ", "đơn vị tôi phải làm gì").exit_code == 2
