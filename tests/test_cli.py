@@ -304,12 +304,12 @@ def test_tasks_count_from_their_import_unless_from_says_otherwise(tmp_path: Path
     data = tmp_path / "data"
     assert run(data, "ingest", "--quiet", str(SAMPLE_CORPUS)).exit_code == 0
     sample = ROOT / "samples" / "tasks" / "chi-thi-cchc-thi-xa.yaml"  # first deadlines in 2023
-    assert run(data, "tasks", "import", str(sample)).output == "imported: 6 added, 0 updated\n"
+    assert run(data, "tasks", "import", str(sample)).output == "imported: 9 added, 0 updated\n"
     today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     since_2023 = ("--from", "2023-01-01", "--to", today.isoformat())
     assert run(data, "tasks", "list", "--status", "overdue", *since_2023).output == ""  # nothing owed from before
 
-    assert run(data, "tasks", "import", "--from", "2025-01-01", str(sample)).output == "imported: 0 added, 6 updated\n"
+    assert run(data, "tasks", "import", "--from", "2025-01-01", str(sample)).output == "imported: 0 added, 9 updated\n"
     late = [
         json.loads(line)
         for line in run(data, "tasks", "list", "--status", "overdue", *since_2023, "--json").output.splitlines()
@@ -318,7 +318,7 @@ def test_tasks_count_from_their_import_unless_from_says_otherwise(tmp_path: Path
     assert min(r["deadline"] for r in late) >= "2025-01-01"
     assert not [r for r in late if r["task"] == "BAO-CAO-QUY" and r["deadline"] == "2024-12-15"]
 
-    assert run(data, "tasks", "import", str(sample)).output == "imported: 0 added, 6 updated\n"  # kept, not reset
+    assert run(data, "tasks", "import", str(sample)).output == "imported: 0 added, 9 updated\n"  # kept, not reset
     assert run(data, "tasks", "list", "--status", "overdue", *since_2023, "--json").output.count("\n") == len(late)
     assert "--from 15/13/2025 is not a date" in run(data, "tasks", "import", "--from", "15/13/2025", str(sample)).output
 
