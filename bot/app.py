@@ -200,7 +200,7 @@ def build_application(
         found = open_services(settings, clock, index, users, tasks, outbox)
         application.bot_data[SERVICES] = found
         found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
-        found.register.sync()  # units or groups of config.yaml may have changed since the last ingest
+        found.register.sync(found.today())  # units of config.yaml or the wording in force may have changed
         await publish_menus(application)
         reminders.schedule(application)
         broadcast.start_sender(application)

@@ -151,7 +151,10 @@ def digest_blocks(settings: Settings, late: list[UnitOccurrence], today: date) -
 
 
 async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The scheduled run: daily at `reminders.send_at`, and once at start to catch up."""
+    """The scheduled run: daily at `reminders.send_at`, and once at start to catch up. The obligation
+    register follows the wording in force, so amendments that took effect today are read first."""
+    found = services(context.application)
+    found.register.sync(found.today())
     count = await send_due(context.application)
     log.info("reminders sent: %d", count)
 

@@ -129,7 +129,7 @@ def _register(ctx: click.Context) -> ObligationRegister:
     from knowledge.register import ObligationRegister
 
     register = ObligationRegister.of(_index(ctx).store, _settings(ctx))
-    register.sync()
+    register.sync(_today(ctx))
     return register
 
 

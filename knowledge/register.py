@@ -17,8 +17,9 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from base.settings import Settings
+from knowledge.consolidation import effective_date
 from knowledge.obligations import Obligation, extract
-from knowledge.records import Clause
+from knowledge.records import Clause, DocumentMeta
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
 
@@ -49,9 +50,31 @@ def m001_obligations(db: sqlite_utils.Database) -> None:
     db.table("register_state").create({"doc_id": str, "signature": str}, pk="doc_id")
 
 
-def clauses_in_force(store: ClauseStore, doc_id: str) -> list[Clause]:
-    """The clauses of a document in the wording that applies today (the register reads nothing else)."""
-    return store.clauses(doc_id)
+def clauses_in_force(store: ClauseStore, doc_id: str, day: date) -> list[Clause]:
+    """A document's clauses in their wording of `day` (the register reads nothing else): none once the
+    document has lapsed or was replaced; a document not yet in force keeps its duties, they are coming."""
+    meta = store.document(doc_id)
+    if meta is None or (store.versions.document_note(meta, day) and not _not_yet_in_force(meta, day)):
+        return []
+    return store.versions.wording_on(doc_id, day)
+
+
+def _not_yet_in_force(meta: DocumentMeta, day: date) -> bool:
+    started = effective_date(meta)
+    return started is not None and started > day
+
+
+def _wording_mark(store: ClauseStore, doc_id: str, day: date) -> str:
+    """What the wording of `day` depends on: the versions of the document's clauses valid that day."""
+    iso = day.isoformat()
+    rows = store.db.execute(
+        "SELECT version_id FROM clause_versions WHERE doc_id = ? AND (since = '' OR since <= ?) "
+        "AND (until = '' OR until > ?) ORDER BY version_id",
+        [doc_id, iso, iso],
+    ).fetchall()
+    meta = store.document(doc_id)
+    note = store.versions.document_note(meta, day) if meta else ""
+    return ",".join(r[0] for r in rows) + "|" + note
 
 
 def _row(o: Obligation) -> dict:
@@ -99,21 +122,24 @@ class ObligationRegister:
         """The register of a knowledge base, read with config.yaml's units and groups."""
         return cls(store, UnitDirectory.of(settings))
 
-    def _signature(self, document_row: dict) -> str:
-        digest = hashlib.sha256(f"{EXTRACTOR_VERSION}|{self._units_signature}|{document_row['sha256']}".encode())
-        return digest.hexdigest()
+    def _signature(self, document_row: dict, day: date) -> str:
+        wording = _wording_mark(self.store, document_row["doc_id"], day)
+        text = f"{EXTRACTOR_VERSION}|{self._units_signature}|{document_row['sha256']}|{wording}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
-    def sync(self) -> list[str]:
-        """Rebuild the documents whose clauses or units changed, drop removed ones; returns the rebuilt ids."""
+    def sync(self, day: date | None = None) -> list[str]:
+        """Rebuild the documents whose clauses, wording in force on `day` (today) or units changed, drop
+        removed ones; returns the rebuilt ids."""
+        day = day or date.today()
         built = {r["doc_id"]: r["signature"] for r in self.db.table("register_state").rows}
         documents = {row["doc_id"]: row for row in self.store.document_rows()}
         for gone in set(built) - set(documents):
             self._replace(gone, [], None)
         rebuilt = []
         for doc_id, row in documents.items():
-            signature = self._signature(row)
+            signature = self._signature(row, day)
             if built.get(doc_id) != signature:
-                found = extract(clauses_in_force(self.store, doc_id), self.directory, row["title"])
+                found = extract(clauses_in_force(self.store, doc_id, day), self.directory, row["title"])
                 self._replace(doc_id, found, signature)
                 rebuilt.append(doc_id)
         return rebuilt
