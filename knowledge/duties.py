@@ -20,6 +20,7 @@ from knowledge.obligations import Obligation
 from knowledge.records import Answer, Citation, DocumentMeta
 from knowledge.register import ObligationRegister
 from knowledge.units import UnitDirectory, tokenize
+from knowledge.versions import InForce
 from knowledge.vietnamese import fold, normalize
 
 RECURRENCE_NAMES = {
@@ -195,17 +196,22 @@ def recurring_note(found: DutyList) -> str:
 
 
 def citations(
-    found: DutyList, texts: dict[tuple[str, str], str], titles: dict[str, str] | None = None
+    found: DutyList, wordings: dict[tuple[str, str], InForce], titles: dict[str, str] | None = None
 ) -> list[Citation]:
-    """One citation per clause listed, in the order shown (texts: (doc_id, loc) -> clause text; titles:
-    doc_id -> the document's whole title)."""
+    """One citation per clause listed, in the order shown, in its wording in force (wordings: (doc_id, loc)
+    -> that wording; titles: doc_id -> the document's whole title)."""
     cited: dict[tuple[str, str], Citation] = {}
     for o in found.items:
         key = (o.doc_id, o.loc)
-        if key not in cited and key in texts:
-            title = (titles or {}).get(o.doc_id, "")
+        if key not in cited and key in wordings:
             cited[key] = Citation(
-                doc_id=o.doc_id, loc=o.loc, label=o.label, text=texts[key], score=1.0, document_title=title
+                doc_id=o.doc_id,
+                loc=o.loc,
+                label=o.label,
+                text=wordings[key].clause.text,
+                score=1.0,
+                document_title=(titles or {}).get(o.doc_id, ""),
+                amended_by=wordings[key].amended_by,
             )
     return list(cited.values())
 
@@ -213,22 +219,23 @@ def citations(
 def duty_answer(
     question: str,
     found: DutyList,
-    texts: dict[tuple[str, str], str],
+    wordings: dict[tuple[str, str], InForce],
     soon: bool,
     titles: dict[str, str] | None = None,
 ) -> Answer:
     """The duty list as an Answer (same contract as any answer: plain text and the clauses cited)."""
-    cited = citations(found, texts, titles)
+    cited = citations(found, wordings, titles)
     return Answer(question=question, answered=bool(cited), answer="\n".join(plain_lines(found, soon)), citations=cited)
 
 
-def clause_texts(register: ObligationRegister, found: DutyList) -> dict[tuple[str, str], str]:
-    """The text of every clause the list cites, looked up again (a clause no longer stored is not cited)."""
-    texts = {}
+def wordings_cited(register: ObligationRegister, found: DutyList, day: date) -> dict[tuple[str, str], InForce]:
+    """Every clause the list cites in its wording of `day`, looked up again (one gone is not cited)."""
+    wordings = {}
     for o in found.items:
-        if (o.doc_id, o.loc) not in texts and (clause := register.store.clause(f"{o.doc_id}:{o.loc}")):
-            texts[(o.doc_id, o.loc)] = clause.text
-    return texts
+        key = (o.doc_id, o.loc)
+        if key not in wordings and (wording := register.store.versions.clause_on(f"{o.doc_id}:{o.loc}", day)):
+            wordings[key] = wording
+    return wordings
 
 
 @dataclass(frozen=True)
@@ -257,4 +264,4 @@ def answer_for(
     found = duty_list(register, asked, today)
     text = normalize(question).strip()
     titles = {d.doc_id: d.full_title or d.title for d in register.store.documents()}
-    return Reply(duty_answer(text, found, clause_texts(register, found), asked.soon, titles), found, asked)
+    return Reply(duty_answer(text, found, wordings_cited(register, found, today), asked.soon, titles), found, asked)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from base.database import open_database
-from knowledge.duties import duty_answer, duty_list, duty_question, plain_lines
+from knowledge.duties import duty_answer, duty_list, duty_question, plain_lines, wordings_cited
 from knowledge.register import ObligationRegister
 from knowledge.store import ClauseStore
 from tests.conftest import OBLIGATIONS, SAMPLE_DIRECTIVE
@@ -76,8 +76,8 @@ def test_the_list_is_grouped_and_cites_its_clauses(register, town) -> None:
     text = "\n".join(plain_lines(found))
     assert "Hạn 30/06/2099: Phòng Tư pháp chủ trì" in text and "[chủ trì]" in text
     assert "Hằng tháng: Định kỳ hằng tháng, tổng hợp số liệu" in text
-    clauses = {(c.doc_id, c.loc): c.text for c in register.store.clauses("nd45")}
-    answer = duty_answer("q", found, clauses, soon=False)
+    wordings = wordings_cited(register, found, date(2099, 3, 1))
+    answer = duty_answer("q", found, wordings, soon=False)
     assert answer.answered and answer.citations[0].label == "khoản 2 Điều 4 Văn bản nd45"
 
 
