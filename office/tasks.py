@@ -529,6 +529,14 @@ class TaskRow(FileRow):
         )
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """'not valid YAML at line 3, column 1: expected ...' (the parser's own words)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return f"not valid YAML: {error}"
+
+
 def _assumed_in_yaml(text: str) -> list[bool]:
     """For each task of a YAML task file, whether its `han` line ends with the comment '# ASSUMED'."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -551,7 +559,10 @@ def read_task_file(text: str, suffix: str) -> list[dict]:
     A `han` followed by '# ASSUMED' (a YAML comment, or in the CSV cell) marks a day the text did not state.
     """
     if suffix in {".yaml", ".yml"}:
-        data = yaml.safe_load(text) or []
+        try:  # every value read as text: the row model parses dates and numbers and names what is wrong
+            data = yaml.load(text, Loader=yaml.BaseLoader) or []
+        except yaml.YAMLError as exc:
+            raise BadRows([yaml_problem(exc)]) from None
         rows = data.get("tasks", []) if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BadRows(["the YAML file must hold a list of tasks (or `tasks:` with one)"])

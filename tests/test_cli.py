@@ -323,6 +323,44 @@ def test_tasks_count_from_their_import_unless_from_says_otherwise(tmp_path: Path
     assert "--from 15/13/2025 is not a date" in run(data, "tasks", "import", "--from", "15/13/2025", str(sample)).output
 
 
+def test_tasks_import_reports_odd_rows_without_a_traceback(data_dir: Path, tmp_path: Path) -> None:
+    clause = "chi-thi-cchc-thi-xa:3"
+    table = tmp_path / "odd.csv"
+    table.write_text(
+        TASK_HEADER
+        + f"BC QUY,Có dấu cách,,{clause},TP,2099-12-15,,\n"
+        + f"{'A' * 31},Quá dài,,{clause},TP,2099-12-15,,\n"
+        + f"C,Thừa cột,,{clause},TP,2099-12-15,,,thua,nua\n",
+        encoding="utf-8",
+    )
+    result = run(data_dir, "tasks", "import", str(table))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "row 2: ma 'BC QUY' must be 1 to 30 letters" in result.output
+    assert f"row 3: ma '{'A' * 31}' must be 1 to 30 letters" in result.output
+    assert "row 4: expected 8 fields, found 10" in result.output
+    assert "Traceback" not in result.output
+
+    timed = tmp_path / "odd.yaml"
+    timed.write_text(
+        "tasks:\n"
+        f"  - {{ma: A, ten: Có giờ, can_cu: '{clause}', don_vi: TP, han: 2099-12-15 08:00}}\n"
+        f"  - {{ma: B, ten: Ngày không có, can_cu: '{clause}', don_vi: TP, han: 2099-02-30}}\n"
+        f"  - {{ma: C, ten: Đúng, can_cu: '{clause}', don_vi: TP, han: 2099-12-15, nhac_truoc: [3, 1]}}\n",
+        encoding="utf-8",
+    )
+    result = run(data_dir, "tasks", "import", str(timed))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "row 2: han '2099-12-15 08:00' is not a date (YYYY-MM-DD or DD/MM/YYYY)" in result.output
+    assert "row 3: han '2099-02-30' is not a date" in result.output
+    assert "row 4" not in result.output and "2 bad row(s); nothing was imported" in result.output
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("tasks:\n  - {ma: A, ten: [Việc\n", encoding="utf-8")
+    result = run(data_dir, "tasks", "import", str(broken))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "not valid YAML at line 3" in result.output
+
+
 def test_broadcast_send_and_status(tmp_path: Path) -> None:
     staff = tmp_path / "staff.csv"
     staff.write_text(STAFF_HEADER + "A,TP,Công chức,,901\nB,XAP,Chủ tịch UBND,,902\nC,NV,Công chức,,903\n")
