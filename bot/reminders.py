@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -212,14 +212,15 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "Nhắc lại sau": the same reminder again tomorrow at the sending hour."""
+    """ "Nhắc lại sau": the same reminder again on the next sending day, at the sending hour."""
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
+    found = services(context)
     code, occurrence = _stamp(button_data(update))
-    tomorrow = services(context).today() + timedelta(days=1)
-    services(context).tasks.snooze(code, occurrence, sender_id(update), tomorrow)
-    await query.answer(f"Sẽ nhắc lại ngày {tomorrow:%d/%m/%Y}.")
+    again = planner.next_sending_day(found.today(), found.settings.reminders)
+    found.tasks.snooze(code, occurrence, sender_id(update), again)
+    await query.answer(f"Sẽ nhắc lại ngày {again:%d/%m/%Y}.")
 
 
 async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -35,6 +35,14 @@ def sending_open(now: datetime, settings: ReminderSettings) -> bool:
     return settings.send_at <= local.time().replace(tzinfo=None) < settings.last_hour
 
 
+def next_sending_day(today: date, settings: ReminderSettings) -> date:
+    """The first day after `today` on which reminders go out (Monday after a Friday, unless weekends)."""
+    day = today + timedelta(days=1)
+    while not settings.weekends and day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def lead_day(deadline: date, lead: int, weekends: bool) -> date:
     """The day a lead-day reminder goes out; at a weekend, the Friday before."""
     day = deadline - timedelta(days=lead)

@@ -88,6 +88,33 @@ async def test_snooze_reminds_again_the_next_day(world, stand_in, sample_index) 
         assert len(reminders_to(stand_in, TP_1)) == 2 and len(reminders_to(stand_in, TP_2)) == 1
 
 
+async def test_snooze_on_a_friday_comes_back_on_monday_and_after_a_day_down(world, stand_in, sample_index) -> None:
+    settings, users, tasks, database = world
+    clock = Clock("2026-12-11 08:00")  # Friday: Saturday's 3-day reminder goes out today
+    async with running_bot(settings, stand_in, sample_index, users, tasks, clock) as app:
+        await stand_in.wait_for(lambda s: s.chat_id == TP_1 and "(còn 4 ngày)" in s.text)
+        friday = reminders_to(stand_in, TP_1)[0]
+        await press(stand_in, TP_1, friday, dict(friday.buttons)["⏰ Nhắc lại sau"])
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Sẽ nhắc lại ngày 14/12/2026" in s.text)
+        clock.set("2026-12-12 09:00")
+        assert await send_due(app) == 0  # Saturday: nothing goes out
+        clock.set("2026-12-14 08:00")
+        assert await send_due(app) == 4  # Monday: the 1-day reminder to three officials and the snoozed one
+        assert len(reminders_to(stand_in, TP_1)) == 3 and len(reminders_to(stand_in, TP_2)) == 2
+        monday = reminders_to(stand_in, TP_1)[-1]
+        await press(stand_in, TP_1, monday, dict(monday.buttons)["⏰ Nhắc lại sau"])
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Sẽ nhắc lại ngày 15/12/2026" in s.text)
+    # Down on Tuesday the 15th: the snooze for that day comes when the bot is back on Wednesday.
+    clock.set("2026-12-16 08:00")
+    reopened = open_database(database)
+    async with running_bot(settings, stand_in, sample_index, UserStore(reopened), TaskStore(reopened, settings), clock):
+        await stand_in.wait_for(lambda s: s.chat_id == TP_1 and "Quá hạn" in s.text)
+        await asyncio.sleep(0.5)
+    wednesday = reminders_to(stand_in, TP_1)[3:]
+    assert sorted("Quá hạn" in s.text for s in wednesday) == [False, True]  # the snoozed one and the overdue notice
+    assert len(reminders_to(stand_in, TP_2)) == 3  # TP_2 did not snooze: only the overdue notice
+
+
 async def test_restart_never_repeats_and_catches_up(world, stand_in, sample_index, reminder_runs) -> None:
     settings, users, tasks, database = world
     clock = Clock("2026-12-08 08:00")
