@@ -1,21 +1,35 @@
-"""The one SQLite database of a data directory, opened the same way by every store."""
+"""The one SQLite database of a data directory, opened the same way by every store.
+
+The bot keeps SQLite off its event loop with one discipline: its writes (and its heavy reads) run one at a
+time on one `DatabaseThread`, which owns its own connection; quick reads may use another connection on the
+loop, since in WAL mode a reader never waits for a writer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 5000
+Stores = TypeVar("Stores")
+Result = TypeVar("Result")
 
 
 def open_database(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the data directory's database in WAL mode; each store applies its migrations."""
+    """Open (creating if needed) the data directory's database in WAL mode; each store applies its migrations.
+
+    The connection may be handed to another thread (the bot reads the knowledge base from its retrieval
+    workers); writes through one connection are never made from two threads at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
+    db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return db
@@ -30,6 +44,30 @@ def copy_database(source: Path, target: Path) -> None:
         closing(sqlite3.connect(target)) as copy,
     ):
         live.backup(copy)
+
+
+def database_file(db: sqlite_utils.Database) -> Path:
+    """The file a connection is open on."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2])
+
+
+class DatabaseThread(Generic[Stores]):
+    """One thread with its own connection and stores: whatever runs here runs one at a time, off the loop."""
+
+    def __init__(self, path: Path, make_stores: Callable[[sqlite_utils.Database], Stores]) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-database")
+        self._db = self._executor.submit(open_database, path).result()
+        self._stores = self._executor.submit(make_stores, self._db).result()
+
+    async def run(self, work: Callable[[Stores], Result]) -> Result:
+        """Run `work(stores)` on the database thread and wait for it without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, self._stores)
+
+    def close(self) -> None:
+        """Close the connection (after the work already queued) and end the thread."""
+        self._executor.submit(self._db.close).result()
+        self._executor.shutdown()
 
 
 def utc_now() -> str:

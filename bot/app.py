@@ -22,14 +22,15 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from base.database import open_database
+from base.database import DatabaseThread, database_file, open_database
 from base.settings import Settings
 from bot import admin, broadcast, duties, handlers, registration, reminders
 from bot.menus import publish_menus
 from bot.quota import QuestionQuota
 from bot.ratelimit import InteractiveFirstRateLimiter
 from bot.services import KEY as SERVICES
-from bot.services import Services
+from bot.services import Services, Stores
+from bot.updates import InOrderPerSender
 from knowledge.index import ClauseIndex
 from knowledge.register import ObligationRegister
 from office.broadcasts import Outbox
@@ -37,6 +38,7 @@ from office.tasks import TaskStore
 from office.users import UserStore
 
 log = logging.getLogger(__name__)
+CONCURRENT_UPDATES = 64  # updates handled at once (questions of different officials run side by side)
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's coming default)
 SECRET_MISSING = (
     "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs a secret token (1-256 characters A-Z a-z 0-9 _ -), "
@@ -166,20 +168,23 @@ def open_services(
     tasks: TaskStore | None = None,
     outbox: Outbox | None = None,
 ) -> Services:
-    """The bot's services: those given (tests inject them), the others opened on the data directory."""
+    """The bot's services: those given (tests inject them), the others opened on the data directory; the
+    database thread opens its own connection to the same file."""
     opened = [] if users and tasks and outbox else [open_database(settings.database_path)]
+    users = users or UserStore(opened[0])
     limit = settings.telegram.rate_limit
     index = index or ClauseIndex(settings)
     return Services(
         settings=settings,
         index=index,
         register=ObligationRegister.of(index.store, settings),
-        users=users or UserStore(opened[0]),
+        users=users,
         tasks=tasks or TaskStore(opened[0], settings),
         outbox=outbox or Outbox(opened[0], settings),
         clock=clock,
         questions=QuestionQuota(limit.questions, limit.per_seconds),
         refusals=QuestionQuota(1, limit.per_seconds),
+        database=DatabaseThread(database_file(users.db), lambda db: Stores.on(db, settings)),
         opened=opened,
     )
 
@@ -217,6 +222,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .concurrent_updates(InOrderPerSender(CONCURRENT_UPDATES))
         .rate_limiter(
             InteractiveFirstRateLimiter(settings.telegram.messages_per_second, settings.telegram.send_retries)
         )

@@ -47,7 +47,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if not await approved_or_refused(update, context):
         return
     found = services(context)
-    settings, index, users = found.settings, found.index, found.users
+    settings, users = found.settings, found.users
     question = question.strip()
     if not question:
         await reply(update, context, EMPTY)
@@ -58,10 +58,12 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         return
     if not await show_typing(context.bot, users, chat_id(update)):
         return
-    official = users.by_telegram(sender_id(update))
-    answered = answer_for(index, found.register, question, official.unit_code if official else None, found.today())
+    asker = sender_id(update)
+    official = users.by_telegram(asker)
+    unit, today = (official.unit_code if official else None), found.today()
+    answered = await found.on_index(lambda index: answer_for(index, found.register, question, unit, today))
     result = answered.answer
-    answer_id = users.record_answer(sender_id(update), question, result.answered, result.citations)
+    answer_id = await found.on_db(lambda s: s.users.record_answer(asker, question, result.answered, result.citations))
     if answered.duties is not None and answered.asked is not None:
         await duties.send_duties(update, context, f"q:{answer_id}", answered.duties, answered.asked.soon)
         return
@@ -180,9 +182,8 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     record = await _answer_or_gone(update, context, answer_id)
     if record is None:
         return
-    index = services(context).index
     best = record[1][0]
-    found = full_text(index, best.doc_id, best.loc)
+    found = await services(context).on_index(lambda index: full_text(index, best.doc_id, best.loc))
     if found is None:
         await query.answer("Văn bản này không còn trong kho.", show_alert=True)
         return
@@ -222,7 +223,8 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if users.answer_record(int(raw_id)) is None:
         await query.answer("Câu trả lời này không còn.")
         return
-    users.record_vote(int(raw_id), sender_id(update), 1 if raw_vote == "1" else -1)
+    voter, vote = sender_id(update), 1 if raw_vote == "1" else -1
+    await services(context).on_db(lambda s: s.users.record_vote(int(raw_id), voter, vote))
     await query.answer("Cảm ơn góp ý của bạn!")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -21,8 +22,9 @@ from bot import render
 from bot.access import admin_or_refused, approved_or_refused, button_data, callback_of, chat_id, reply, sender_id
 from bot.ratelimit import BULK
 from bot.sending import send_html
-from bot.services import services
+from bot.services import Services, Stores, services
 from knowledge.answer import full_text
+from knowledge.index import ClauseIndex
 from knowledge.labels import cited_together
 from office import reminders as planner
 from office.tasks import Reminder, Task, UnitOccurrence
@@ -39,9 +41,9 @@ def days_left(deadline: date, today: date) -> str:
     return "hạn là hôm nay" if delta == 0 else f"đã quá hạn {-delta} ngày"
 
 
-def grounds(application: Application, task: Task) -> str:
+def grounds(index: ClauseIndex, task: Task) -> str:
     """The clauses a task comes from, by their documents' short names: 'điểm đ khoản 2, khoản 5 Chỉ thị về …'."""
-    store = services(application).index.store
+    store = index.store
     names = {d.doc_id: d.title for d in store.documents()}
     clauses = [clause for clause_id in task.clauses if (clause := store.clause(clause_id)) is not None]
     return cited_together([(clause.label, names.get(clause.doc_id, "")) for clause in clauses])
@@ -76,7 +78,7 @@ def reminder_message(
 
 async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, cited: str) -> bool:
     found = services(application)
-    settings, users, store = found.settings, found.users, found.tasks
+    settings, users = found.settings, found.users
     text, keyboard = reminder_message(application, task, reminder, today, cited)
     sent = await send_html(
         application.bot,
@@ -89,20 +91,26 @@ async def _deliver(application: Application, reminder: Reminder, task: Task, tod
     )
     if sent is None:
         return False
-    store.log_sent(reminder, sent.message_id)
+    await found.on_db(log_sent(reminder, sent.message_id))
     return True
+
+
+def log_sent(reminder: Reminder, message_id: int) -> Callable[[Stores], None]:
+    """Work for the database thread: record a reminder Telegram accepted."""
+    return lambda stores: stores.tasks.log_sent(reminder, message_id)
 
 
 async def send_due(application: Application, now: datetime | None = None) -> int:
     """Send every reminder due now (and the overdue digest); returns how many went out."""
     found = services(application)
     async with found.reminder_lock:
-        now = now or found.clock()
-        settings, store = found.settings, found.tasks
-        reminders = planner.due(store, found.users, now, settings.reminders)
-        today = planner.local_now(now, settings.reminders).date()
-        tasks = {t.code: t for t in store.tasks()}
-        cited = {code: grounds(application, tasks[code]) for code in {r.task_code for r in reminders}}
+        moment, settings = now or found.clock(), found.settings
+        reminders, tasks = await found.on_db(
+            lambda s: (planner.due(s.tasks, s.users, moment, settings.reminders), {t.code: t for t in s.tasks.tasks()})
+        )
+        today = planner.local_now(moment, settings.reminders).date()
+        codes = {r.task_code for r in reminders}
+        cited = await found.on_index(lambda index: {code: grounds(index, tasks[code]) for code in codes})
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def one(reminder: Reminder) -> bool:
@@ -115,19 +123,21 @@ async def send_due(application: Application, now: datetime | None = None) -> int
                     return False
 
         delivered = sum(await asyncio.gather(*(one(r) for r in reminders)))
-        delivered += await send_digest(application, now)
+        delivered += await send_digest(application, moment)
         return delivered
 
 
 async def send_digest(application: Application, now: datetime) -> int:
     """Once a day: overdue items by unit, to the officials of `reminders.digest_unit`."""
     found = services(application)
-    settings, store, users = found.settings, found.tasks, found.users
-    digests = planner.digest_due(store, users, now, settings.reminders)
+    settings, users = found.settings, found.users
+    today = planner.local_now(now, settings.reminders).date()
+    digests, late = await found.on_db(
+        lambda s: (planner.digest_due(s.tasks, s.users, now, settings.reminders), planner.overdue(s.tasks, today))
+    )
     if not digests:
         return 0
-    today = planner.local_now(now, settings.reminders).date()
-    messages = render.pack(digest_blocks(settings, planner.overdue(store, today), today))
+    messages = render.pack(digest_blocks(settings, late, today))
     count = 0
     for digest in digests:
         sent = [
@@ -135,7 +145,7 @@ async def send_digest(application: Application, now: datetime) -> int:
             for m in messages
         ]
         if all(sent) and (last := sent[-1]) is not None:
-            store.log_sent(digest, last.message_id)
+            await found.on_db(log_sent(digest, last.message_id))
             count += 1
     return count
 
@@ -219,7 +229,8 @@ async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     found = services(context)
     code, occurrence = _stamp(button_data(update))
     again = planner.next_sending_day(found.today(), found.settings.reminders)
-    found.tasks.snooze(code, occurrence, sender_id(update), again)
+    official = sender_id(update)
+    await found.on_db(lambda s: s.tasks.snooze(code, occurrence, official, again))
     await query.answer(f"Sẽ nhắc lại ngày {again:%d/%m/%Y}.")
 
 
@@ -228,14 +239,12 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    index = services(context).index
     task = services(context).tasks.task(button_data(update).split(":", 1)[1])
     await query.answer()
     if task is None:
         return
-    for clause_id in task.clauses:
-        doc_id, loc = clause_id.split(":", 1)
-        found = full_text(index, doc_id, loc)
+    texts = await services(context).on_index(lambda index: [full_text(index, *c.split(":", 1)) for c in task.clauses])
+    for found in texts:
         if found:
             for page in render.pages(*found):
                 await reply(update, context, page)
@@ -250,10 +259,11 @@ async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if official is None:
         return
     found = services(context)
-    today = found.today()
-    agenda = planner.unit_agenda(found.tasks, official.unit_code, today)
+    today, unit = found.today(), official.unit_code
+    agenda = await found.on_db(lambda s: planner.unit_agenda(s.tasks, unit, today))
+    cited = await cited_for(found, agenda.coming)
     lines = [f"<b>Nhiệm vụ của đơn vị</b> — {escape(found.settings.unit_name(official.unit_code))}"]
-    lines += [deadline_line(context.application, item, today) for item in agenda.coming] or [
+    lines += [deadline_line(item, today, cited[item.task.code]) for item in agenda.coming] or [
         "Không có hạn nào sắp tới."
     ]
     lines += late_summary(agenda.late)
@@ -261,12 +271,18 @@ async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, context, message)
 
 
-def deadline_line(application: Application, item: UnitOccurrence, today: date) -> str:
+async def cited_for(found: Services, items: list[UnitOccurrence]) -> dict[str, str]:
+    """Task code -> the clauses it comes from, for these occurrences (read in the retrieval pool)."""
+    tasks = {item.task.code: item.task for item in items}
+    return await found.on_index(lambda index: {code: grounds(index, task) for code, task in tasks.items()})
+
+
+def deadline_line(item: UnitOccurrence, today: date, cited: str) -> str:
     """'• 15/12/2026 (còn 16 ngày) — task' with the clauses it comes from on a second line."""
     return (
         f"• <b>{item.deadline:%d/%m/%Y}</b>{' (ngày giả định)' if item.task.assumed_day else ''}"
         f" ({days_left(item.deadline, today)}) — {escape(item.task.title)}"
-        f"\n  <i>Căn cứ: {escape(grounds(application, item.task))}</i>"
+        f"\n  <i>Căn cứ: {escape(cited)}</i>"
     )
 
 
@@ -300,13 +316,16 @@ async def deadlines(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if official is None:
         return
     found = services(context)
-    today = found.today()
-    items = planner.open_items(found.tasks, official.unit_code, today, days)
+    today, unit = found.today(), official.unit_code
+    items, agenda = await found.on_db(
+        lambda s: (planner.open_items(s.tasks, unit, today, days), planner.unit_agenda(s.tasks, unit, today))
+    )
+    cited = await cited_for(found, items)
     title = f"<b>Hạn trong {days} ngày tới</b>"
-    lines = [title] + [deadline_line(context.application, item, today) for item in items]
+    lines = [title] + [deadline_line(item, today, cited[item.task.code]) for item in items]
     if not items:
         lines = [f"{title}: không có việc nào chưa hoàn thành."]
-    if late := planner.unit_agenda(found.tasks, official.unit_code, today).late:
+    if late := agenda.late:
         lines.append(f"Còn {len(late)} kỳ quá hạn chưa hoàn thành: xem /nhiemvu.")
     for message in render.pack(lines):
         await reply(update, context, message)
@@ -348,8 +367,9 @@ async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
     if not await admin_or_refused(update, context):
         return
-    settings = services(context).settings
-    counts = planner.progress(services(context).tasks, services(context).today())
+    found = services(context)
+    settings, today = found.settings, found.today()
+    counts = await found.on_db(lambda s: planner.progress(s.tasks, today))
     rows = [(u.name, counts[u.code]) for u in settings.units if u.code in counts]
     if not rows:
         await reply(update, context, "Chưa có nhiệm vụ nào trong bảng.")
@@ -357,4 +377,5 @@ async def progress_report(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     lines = ["<b>Tiến độ theo đơn vị</b> (hoàn thành / chưa đến hạn / quá hạn)"]
     lines += [f"• {escape(name)}: {c['done']} / {c['open']} / {c['overdue']}" for name, c in rows]
     await reply(update, context, "\n".join(lines))
-    await context.bot.send_photo(chat_id(update), progress_chart(rows), caption="Tiến độ theo đơn vị")
+    chart = await asyncio.to_thread(progress_chart, rows)
+    await context.bot.send_photo(chat_id(update), chart, caption="Tiến độ theo đơn vị")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 from telegram.ext import Application, CallbackContext
 
+from base.database import DatabaseThread
 from base.settings import Settings
 from bot.quota import QuestionQuota
 from knowledge.index import ClauseIndex
@@ -21,11 +23,30 @@ from office.tasks import TaskStore
 from office.users import UserStore
 
 KEY = "services"
+RETRIEVAL_WORKERS = 2  # questions answered at once (retrieval is CPU-bound; the town's server has ~2 cores)
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The town office's stores on one connection."""
+
+    users: UserStore
+    tasks: TaskStore
+    outbox: Outbox
+
+    @classmethod
+    def on(cls, db: sqlite_utils.Database, settings: Settings) -> Stores:
+        return cls(UserStore(db), TaskStore(db, settings), Outbox(db, settings))
 
 
 @dataclass
 class Services:
-    """Settings, stores and clock of one running bot."""
+    """Settings, stores and clock of one running bot.
+
+    `users`, `tasks` and `outbox` serve quick reads on the event loop; writes and heavy reads go through
+    `on_db` (the one database thread), retrieval through `on_index` (a small pool), so no handler blocks
+    the loop for the others."""
 
     settings: Settings
     index: ClauseIndex
@@ -36,12 +57,27 @@ class Services:
     clock: Callable[[], datetime]
     questions: QuestionQuota
     refusals: QuestionQuota  # at most one refusal per window to someone who may not use the bot
+    database: DatabaseThread[Stores]
+    retrieval: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(RETRIEVAL_WORKERS, thread_name_prefix="cchc-retrieval")
+    )
     reminder_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     opened: list[sqlite_utils.Database] = field(default_factory=list)  # connections to close at shutdown
 
+    async def on_db(self, work: Callable[[Stores], Result]) -> Result:
+        """Run `work(stores)` on the database thread: the bot's writes go one at a time, off the loop."""
+        return await self.database.run(work)
+
+    async def on_index(self, work: Callable[[ClauseIndex], Result]) -> Result:
+        """Run `work(index)` (retrieval, full texts) in the retrieval pool, off the loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.retrieval, work, self.index)
+
     def close(self) -> None:
-        """Close the SQLite connections opened for the bot (injected services belong to their owner)."""
+        """Stop the worker threads; close the SQLite connections opened for the bot (injected stores belong
+        to their owner)."""
+        self.retrieval.shutdown()
+        self.database.close()
         for database in self.opened:
             database.close()
         self.opened.clear()
