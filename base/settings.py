@@ -87,8 +87,16 @@ class TelegramSettings(Section):
     approval_required: bool = Field(True, description="New officials wait for an admin's approval.")
     admins: list[int] = Field(default_factory=list, description="Telegram user ids of phòng Nội vụ staff.")
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
-    send_retries: int = Field(3, ge=0, le=10, description="Retries of a send after a 429 or a network error.")
+    send_retries: int = Field(
+        3, ge=0, le=10, description="Retries of a send after a 429 (by the rate limiter) or a network error."
+    )
     messages_per_second: float = Field(30, gt=0, le=1000, description="Overall send rate (Telegram allows ~30/s).")
+    delivery_attempts: int = Field(
+        5, ge=1, le=20, description="Attempts at an announcement to one official before it is marked failed."
+    )
+    retry_seconds: float = Field(
+        30, gt=0, le=3600, description="Wait before an announcement's second attempt; doubled for each next one."
+    )
 
     def is_admin(self, telegram_id: int) -> bool:
         """True for the Telegram user ids of phòng Nội vụ staff listed in `admins`."""

@@ -1,8 +1,9 @@
 """One sending path for every message the bot sends.
 
-429s are honoured by PTB's AIORateLimiter (configured with `telegram.send_retries`); here a 403 "bot was
-blocked by the user" marks the official inactive instead of retrying, and network errors are retried with
-exponential backoff a bounded number of times.
+A 429 is handled in one place: PTB's AIORateLimiter waits `retry_after` and retries (`telegram.send_retries`
+times); one it gives up on is not retried again here, the send just did not happen this time. Here a 403
+"bot was blocked by the user" is reported (and the official marked blocked) instead of retried, network
+errors are retried with exponential backoff a bounded number of times, and a bad request fails at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from telegram import Bot, Message
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from office.users import UserStore
 
@@ -31,43 +32,47 @@ def seconds(value: float | timedelta) -> float:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one send: delivered (with the message), blocked by the user, or failed."""
+    """What became of one send: delivered (with the message), blocked by the user, refused for good
+    (a bad request), or worth another try later (`retry`: a 429 the rate limiter gave up on, a network
+    error that outlasted the retries, another Telegram error)."""
 
     message: Message | None = None
     blocked: bool = False
+    retry: bool = False
     error: str = ""
 
 
-async def deliver(send: Callable[[], Awaitable[Message]], users: UserStore, chat_id: int, retries: int = 3) -> Outcome:
-    """Run one send with the policy every message follows: 403 marks the official blocked and is not
-    retried; a 429 left over by the rate limiter waits `retry_after`; network errors back off and retry;
-    a bad request (e.g. chat not found) fails at once."""
+async def deliver(send: Callable[[], Awaitable[Message]], chat_id: int, retries: int = 3) -> Outcome:
+    """Run one send with the policy every message follows: a 403 is reported as blocked, a 429 the rate
+    limiter already retried is not retried again, network errors back off and retry, a bad request (chat
+    not found, HTML Telegram cannot parse) fails at once."""
     for attempt in range(retries + 1):
         try:
             return Outcome(message=await send())
         except Forbidden as exc:
-            log.info("chat %s blocked the bot; marking inactive", chat_id)
-            users.mark_blocked(chat_id)
+            log.info("chat %s blocked the bot", chat_id)
             return Outcome(blocked=True, error=exc.message)
         except RetryAfter as exc:
-            if attempt == retries:
-                return Outcome(error=f"429: {exc.message}")
-            await asyncio.sleep(seconds(exc.retry_after))
+            return Outcome(retry=True, error=f"429 (retry after {seconds(exc.retry_after):.0f} s): {exc.message}")
         except BadRequest as exc:
             return Outcome(error=exc.message)
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
             if attempt == retries:
-                return Outcome(error=exc.message)
+                return Outcome(retry=True, error=exc.message)
             await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
-    return Outcome(error="not sent")
+        except TelegramError as exc:
+            return Outcome(retry=True, error=f"{type(exc).__name__}: {exc.message}")
+    return Outcome(retry=True, error="not sent")
 
 
 async def send_html(
     bot: Bot, users: UserStore, chat_id: int, text: str, retries: int = 3, **kwargs: Any
 ) -> Message | None:
     """Send an HTML message; None when it could not be delivered (a 403 also marks the user blocked)."""
-    outcome = await deliver(lambda: bot.send_message(chat_id, text, **kwargs), users, chat_id, retries)
-    if outcome.error and not outcome.blocked:
+    outcome = await deliver(lambda: bot.send_message(chat_id, text, **kwargs), chat_id, retries)
+    if outcome.blocked:
+        users.mark_blocked(chat_id)
+    elif outcome.error:
         log.warning("message to chat %s not delivered: %s", chat_id, outcome.error)
     return outcome.message
 

@@ -937,9 +937,14 @@ def _outbox(ctx: click.Context) -> Outbox:
     "text_file",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="UTF-8 file with the announcement (Telegram HTML allowed: <b>, <i>).",
+    help="UTF-8 file with the announcement, sent as plain text (<, > and & shown as they are).",
 )
-@click.option("--attach", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A document or photo.")
+@click.option("--html", "as_html", is_flag=True, help="The text is Telegram HTML (<b>, <i>, <a href>…), checked now.")
+@click.option(
+    "--attach",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="A document (up to 50 MB) or photo (.jpg/.png, up to 10 MB).",
+)
 @click.option("--ack", is_flag=True, help="Ask recipients to press 'Đã nhận'.")
 @click.option(
     "--wait",
@@ -952,9 +957,19 @@ def _outbox(ctx: click.Context) -> Outbox:
 )
 @click.pass_context
 def broadcast_send(
-    ctx: click.Context, to: str, text_file: Path, attach: Path | None, ack: bool, wait_seconds: int | None
+    ctx: click.Context,
+    to: str,
+    text_file: Path,
+    as_html: bool,
+    attach: Path | None,
+    ack: bool,
+    wait_seconds: int | None,
 ) -> None:
     """Queue an announcement for the running bot to deliver.
+
+    The text is checked now (with --html, as Telegram will parse it) and so is the attachment, so nothing
+    is queued that Telegram would refuse for every recipient. A text longer than one message is sent in
+    several, cut at line or sentence ends.
 
     \b
     Example:
@@ -963,6 +978,7 @@ def broadcast_send(
     import time
 
     from base.database import open_database
+    from bot.telegram_html import html_problem, plain
     from office.broadcasts import Audience
     from office.users import UserStore
 
@@ -970,12 +986,19 @@ def broadcast_send(
     targets = [t.strip() for t in to.split(",") if t.strip()]
     if bad := [t for t in targets if settings.unit_codes(t) is None]:
         raise click.UsageError(f"--to {', '.join(bad)}: not a unit code or name, nor all/phong-ban/xa-phuong")
-    text = text_file.read_text(encoding="utf-8").strip()
+    try:
+        text = text_file.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{text_file} is not UTF-8 text") from None
     if not text:
         raise click.UsageError(f"{text_file} is empty")
+    if not as_html:
+        text = plain(text)
+    elif problem := html_problem(text):
+        raise click.UsageError(f"{text_file}: {problem} (or send it as plain text, without --html)")
     kind = ""
     if attach:
-        kind = "photo" if attach.suffix.lower() in {".jpg", ".jpeg", ".png"} else "document"
+        kind = attachment_kind(attach)
         folder = settings.data_dir / "attachments" / f"cli-{time.time_ns()}"
         folder.mkdir(parents=True, exist_ok=True)
         stored = folder / attach.name
@@ -997,6 +1020,21 @@ def broadcast_send(
     click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     if report.pending:
         raise click.ClickException("still pending: is `cchc serve` running?")
+
+
+ATTACHMENT_LIMITS = {"photo": 10 * 2**20, "document": 50 * 2**20}  # what a bot may upload to Telegram
+
+
+def attachment_kind(path: Path) -> str:
+    """photo or document, once the file is known to be one Telegram will take; else a usage error."""
+    kind = "photo" if path.suffix.lower() in {".jpg", ".jpeg", ".png"} else "document"
+    size = path.stat().st_size
+    if size == 0:
+        raise click.UsageError(f"--attach {path}: the file is empty")
+    if size > ATTACHMENT_LIMITS[kind]:
+        limit = ATTACHMENT_LIMITS[kind] // 2**20
+        raise click.UsageError(f"--attach {path}: {size / 2**20:.1f} MB; Telegram takes a {kind} of at most {limit} MB")
+    return kind
 
 
 @broadcast.command(name="status")

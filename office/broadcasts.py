@@ -1,7 +1,10 @@
 """Announcements from phòng Nội vụ: a durable outbox in SQLite, audiences, reports, acknowledgements.
 
-The broadcast and one row per recipient are written in one transaction before anything is sent; a row
-becomes `sent` only after Telegram accepted the message. A restart resumes from the rows still pending.
+The broadcast and one row per recipient are written in one transaction before anything is sent. The sender
+claims a row (attempt counted) before sending it and records what Telegram said afterwards: `sent`,
+`blocked`, `failed` with the reason, or pending again with the time of the next attempt. A claim left by a
+process that stopped is released when the sender starts again, so at most the sends in flight are repeated.
+The outbox also carries notices (short messages to colleagues, without heading or acknowledgement).
 No Telegram here: bot/broadcast.py delivers what this module queues.
 """
 
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -19,6 +23,8 @@ from base.settings import Settings
 from office.users import User, UserStore
 
 Delivery = Literal["pending", "sent", "failed", "blocked"]
+Kind = Literal["announcement", "notice"]
+LONGEST_WAIT_SECONDS = 3600  # between two attempts at one row
 migrations = Migrations("cchc.broadcasts")
 
 
@@ -55,6 +61,24 @@ def m001_outbox(db: sqlite_utils.Database) -> None:
         foreign_keys=[("broadcast_id", "broadcasts", "id")],
     )
     db.table("deliveries").create_index(["status"])
+
+
+@migrations()
+def m002_claims_and_file_ids(db: sqlite_utils.Database) -> None:
+    """Rows are claimed before they are sent and retried at a set time; an uploaded attachment's file_id is
+    kept for the other recipients; a broadcast is an announcement or a notice."""
+    deliveries = db.table("deliveries")
+    deliveries.add_column("claimed_at", str)
+    deliveries.add_column("next_attempt_at", str, not_null_default="")
+    deliveries.create_index(["status", "next_attempt_at"])
+    broadcasts = db.table("broadcasts")
+    broadcasts.add_column("attachment_file_id", str, not_null_default="")
+    broadcasts.add_column("kind", str, not_null_default="announcement")
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the outbox stores it (UTC, ISO 8601, comparable as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,8 @@ class Outbox:
         attachment: str = "",
         attachment_kind: str = "",
         parent: int | None = None,
+        kind: Kind = "announcement",
+        attachment_file_id: str = "",
     ) -> int:
         """Write the broadcast and one pending row per recipient, together; returns its id."""
         with self.db.atomic():
@@ -132,6 +158,8 @@ class Outbox:
                         "attachment_kind": attachment_kind,
                         "ack": int(ack),
                         "parent": parent,
+                        "kind": kind,
+                        "attachment_file_id": attachment_file_id,
                         "audience": json.dumps(
                             {"units": audience.units, "positions": audience.positions}, ensure_ascii=False
                         ),
@@ -157,23 +185,91 @@ class Outbox:
         rows = list(self.db.table("broadcasts").rows_where("id = ?", [broadcast_id]))
         return rows[0] if rows else None
 
-    def pending(self, limit: int = 500) -> list[dict]:
-        """Rows still to send, oldest broadcast first."""
-        return list(
-            self.db.table("deliveries").rows_where(
-                "status = 'pending'", order_by="broadcast_id, telegram_id", limit=limit
-            )
+    def claim(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Take up to `limit` rows due now (oldest broadcast first) for sending: each is marked claimed and its
+        attempt counted, in one statement, before anything is sent."""
+        cursor = self.db.execute(
+            "UPDATE deliveries SET claimed_at = ?, attempts = attempts + 1 WHERE rowid IN ("
+            "SELECT rowid FROM deliveries WHERE status = 'pending' AND claimed_at IS NULL AND next_attempt_at <= ? "
+            "ORDER BY broadcast_id, telegram_id LIMIT ?) RETURNING *",
+            [stamp(now), stamp(now), limit],
         )
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        self.db.conn.commit()
+        return sorted(rows, key=lambda r: (r["broadcast_id"], r["telegram_id"]))
 
-    def mark(
-        self, broadcast_id: int, telegram_id: int, status: Delivery, message_id: int | None = None, error: str = ""
-    ) -> None:
-        self.db.execute(
-            "UPDATE deliveries SET status = ?, message_id = ?, error = ?, sent_at = ?, attempts = attempts + 1 "
-            "WHERE broadcast_id = ? AND telegram_id = ?",
-            [status, message_id, error, utc_now() if status == "sent" else None, broadcast_id, telegram_id],
+    def release_claims(self) -> int:
+        """Claims left by a sender that stopped without recording them: due again now. Returns how many."""
+        cursor = self.db.execute(
+            "UPDATE deliveries SET claimed_at = NULL WHERE status = 'pending' AND claimed_at IS NOT NULL"
         )
         self.db.conn.commit()
+        return cursor.rowcount
+
+    def mark(
+        self,
+        broadcast_id: int,
+        telegram_id: int,
+        status: Delivery,
+        message_id: int | None = None,
+        error: str = "",
+        file_id: str = "",
+    ) -> None:
+        """Record what became of a claimed row (with the file_id of the attachment it uploaded, if any)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET status = ?, message_id = ?, error = ?, sent_at = ?, claimed_at = NULL "
+                "WHERE broadcast_id = ? AND telegram_id = ?",
+                [status, message_id, error, utc_now() if status == "sent" else None, broadcast_id, telegram_id],
+            )
+            if file_id:
+                self.db.execute(
+                    "UPDATE broadcasts SET attachment_file_id = ? WHERE id = ? AND attachment_file_id = ''",
+                    [file_id, broadcast_id],
+                )
+
+    def retry_or_fail(self, row: dict[str, Any], error: str, attempts: int, first_wait: float) -> Delivery:
+        """A claimed row whose attempt did not get through: pending again after a wait that doubles with each
+        attempt made, or `failed` with the reason once `attempts` were made."""
+        if row["attempts"] >= attempts:
+            self.mark(row["broadcast_id"], row["telegram_id"], "failed", error=error)
+            return "failed"
+        wait = min(first_wait * 2 ** (row["attempts"] - 1), LONGEST_WAIT_SECONDS)
+        self.db.execute(
+            "UPDATE deliveries SET claimed_at = NULL, next_attempt_at = ?, error = ? "
+            "WHERE broadcast_id = ? AND telegram_id = ?",
+            [stamp(datetime.now(UTC) + timedelta(seconds=wait)), error, row["broadcast_id"], row["telegram_id"]],
+        )
+        self.db.conn.commit()
+        return "pending"
+
+    def nudge(self, parent: int, created_by: int, text: str, recipients: list[User], gap: timedelta) -> int | None:
+        """Queue the reminder of an announcement to those who have not acknowledged it; None (nothing queued)
+        when the last reminder of it was queued less than `gap` ago, so a button pressed twice sends once."""
+        with self.db.atomic():
+            last = self.last_nudge(parent)
+            if last is not None and last > datetime.now(UTC) - gap:
+                return None
+            original = self.broadcast(parent)
+            if original is None:
+                return None
+            return self.create(
+                created_by,
+                text,
+                recipients,
+                Audience(),
+                True,
+                original["attachment"],
+                original["attachment_kind"],
+                parent=parent,
+                attachment_file_id=original["attachment_file_id"],
+            )
+
+    def last_nudge(self, parent: int) -> datetime | None:
+        """When the last reminder of an announcement was queued."""
+        last = self.db.execute("SELECT MAX(created_at) FROM broadcasts WHERE parent = ?", [parent]).fetchone()[0]
+        return datetime.fromisoformat(last) if last else None
 
     def acknowledge(self, broadcast_id: int, telegram_id: int) -> bool:
         """Record "Đã nhận"; False if this recipient had already acknowledged (counted once)."""

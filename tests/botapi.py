@@ -2,11 +2,13 @@
 
 The real python-telegram-bot Application talks to it over real HTTP (`ApplicationBuilder().base_url`).
 It serves getMe, deleteWebhook, setWebhook, setMyCommands and deleteMyCommands (per scope, kept in
-`menus`), long-poll getUpdates, sendMessage, editMessageText, answerCallbackQuery, sendChatAction,
-sendDocument and sendPhoto with Telegram's JSON shapes, records what the bot sent (uploaded files with
-their bytes), and can be told to fail: 429 with `parameters.retry_after`, 403
-"Forbidden: bot was blocked by the user", 400 "Bad Request: chat not found", 500. Messages over 4,096
-characters get Telegram's 400 "Bad Request: message is too long".
+`menus`), long-poll getUpdates, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
+sendChatAction, getFile, sendDocument and sendPhoto with Telegram's JSON shapes, records what the bot sent
+(uploaded files with their bytes), and can be told to fail: 429 with `parameters.retry_after`, 403
+"Forbidden: bot was blocked by the user", 400 "Bad Request: chat not found", 500. Like Telegram it refuses
+messages over 4,096 characters and captions over 1,024 ("message is too long", "message caption is too
+long"), HTML it cannot parse ("can't parse entities"), and an unknown file_id; an uploaded document or
+photo gets a new file_id, which later sends may pass instead of the file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,31 @@ from aiohttp import web
 
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Trợ lý CCHC", "username": "tro_ly_cchc_bot"}
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
+TAGS |= {"blockquote", "tg-emoji"}
+HTML_TOKEN = re.compile(r"<(/?)([a-z-]+)(\s[^<>]*)?>|&(?:#\d+|#x[0-9a-f]+|lt|gt|amp|quot);|[<&]", re.IGNORECASE)
+
+
+def html_problem(text: str) -> str | None:
+    """Why Telegram's HTML parser would refuse `text` (an unknown or unclosed tag, a bare < or &), or None."""
+    stack: list[str] = []
+    for token in HTML_TOKEN.finditer(text):
+        closing, tag = token.group(1), (token.group(2) or "").lower()
+        at = len(text[: token.start()].encode("utf-8"))
+        if token.group(0) in ("<", "&"):
+            return f"can't parse entities: unexpected '{token.group(0)}' at byte offset {at}"
+        if not tag:
+            continue
+        if tag not in TAGS:
+            return f'can\'t parse entities: unsupported start tag "{tag}" at byte offset {at}'
+        if not closing:
+            stack.append(tag)
+        elif not stack or stack.pop() != tag:
+            return f"can't parse entities: can't find end tag corresponding to start tag \"{tag}\""
+    if stack:
+        return f"can't parse entities: can't find end tag corresponding to start tag \"{stack[-1]}\""
+    return None
 
 
 @dataclass
@@ -35,6 +64,11 @@ class Sent:
     params: dict[str, Any] = field(default_factory=dict)
     message_id: int = 0
     at: float = 0.0
+
+    @property
+    def uploaded(self) -> bool:
+        """A document or photo sent as a file upload (not as a file_id Telegram already has)."""
+        return isinstance(self.params.get("document", self.params.get("photo")), dict)
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -60,7 +94,9 @@ class BotApiStandIn:
         self.unknown_chats: set[int] = set()
         self.failures: dict[tuple[str, int | None], list[tuple[int, str, dict]]] = {}
         self.webhook_url = ""
-        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
+        self.before_answer: Callable[[str, dict[str, Any]], object] | None = None  # a test's hook, run per call
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile, downloads and sends by file_id
+        self._file_ids = itertools.count(1)
         self.menus: dict[str, list[str]] = {}  # command menu per scope ("default", "chat:<id>"): command names
         self._new_update = asyncio.Event()
         self._update_ids = itertools.count(1)
@@ -150,6 +186,8 @@ class BotApiStandIn:
         params = await self._params(request)
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         self.calls.append((method, chat_id))
+        if self.before_answer is not None:
+            self.before_answer(method, params)
         if failure := self._injected_failure(method, chat_id):
             return failure
         if chat_id is not None and chat_id in self.blocked:
@@ -243,20 +281,42 @@ class BotApiStandIn:
                 await asyncio.wait_for(self._new_update.wait(), timeout=float(params.get("timeout", 0) or 0))
         return self._ok([u for u in self.updates if u["update_id"] >= offset][:100])
 
+    def _refused_text(self, params: dict, key: str, limit: int) -> web.Response | None:
+        """Telegram's answer to a text or caption it will not take: too long, or HTML it cannot parse."""
+        text = str(params.get(key, ""))
+        if len(text) > limit:
+            return _error(
+                400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long"
+            )
+        if str(params.get("parse_mode", "")).upper() == "HTML" and (problem := html_problem(text)):
+            return _error(400, f"Bad Request: {problem}")
+        return None
+
+    def _file(self, params: dict, key: str, prefix: str) -> tuple[str, web.Response | None]:
+        """The file_id of a sent document or photo: a new one for an upload, else the one passed (if known)."""
+        value = params.get(key)
+        if isinstance(value, dict):
+            file_id = f"{prefix}-{next(self._file_ids)}"
+            self.files[file_id] = value.get("content", b"")
+            return file_id, None
+        if str(value) not in self.files:
+            return "", _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        return str(value), None
+
     async def _sendMessage(self, params: dict, chat_id: int | None) -> web.Response:
         text = str(params.get("text", ""))
         if not text.strip():
             return _error(400, "Bad Request: message text is empty")
-        if len(text) > MAX_TEXT:
-            return _error(400, "Bad Request: message is too long")
+        if refused := self._refused_text(params, "text", MAX_TEXT):
+            return refused
         message = self._message(chat_id, text=text)  # type: ignore[arg-type]
         self._record("sendMessage", chat_id, text, params, message["message_id"])  # type: ignore[arg-type]
         return self._ok(message)
 
     async def _editMessageText(self, params: dict, chat_id: int | None) -> web.Response:
         text = str(params.get("text", ""))
-        if len(text) > MAX_TEXT:
-            return _error(400, "Bad Request: message is too long")
+        if refused := self._refused_text(params, "text", MAX_TEXT):
+            return refused
         message_id = int(params.get("message_id", 0))
         self._record("editMessageText", chat_id, text, params, message_id)  # type: ignore[arg-type]
         return self._ok({**self._message(chat_id, text=text), "message_id": message_id})  # type: ignore[arg-type]
@@ -275,20 +335,28 @@ class BotApiStandIn:
         return self._ok(True)
 
     async def _sendDocument(self, params: dict, chat_id: int | None) -> web.Response:
-        document = params.get("document", {})
+        if refused := self._refused_text(params, "caption", MAX_CAPTION):
+            return refused
+        file_id, refused = self._file(params, "document", "doc")
+        if refused:
+            return refused
+        document = params["document"]
+        name = document.get("filename", "") if isinstance(document, dict) else ""
         message = self._message(
-            chat_id,
-            document={
-                "file_id": "doc1",
-                "file_unique_id": "d1",  # type: ignore[arg-type]
-                "file_name": document.get("filename", ""),
-            },
+            chat_id,  # type: ignore[arg-type]
+            document={"file_id": file_id, "file_unique_id": file_id, "file_name": name},
         )
         self._record("sendDocument", chat_id, str(params.get("caption", "")), params, message["message_id"])  # type: ignore[arg-type]
         return self._ok(message)
 
     async def _sendPhoto(self, params: dict, chat_id: int | None) -> web.Response:
-        message = self._message(chat_id, photo=[{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}])  # type: ignore[arg-type]
+        if refused := self._refused_text(params, "caption", MAX_CAPTION):
+            return refused
+        file_id, refused = self._file(params, "photo", "photo")
+        if refused:
+            return refused
+        sizes = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
+        message = self._message(chat_id, photo=sizes)  # type: ignore[arg-type]
         self._record("sendPhoto", chat_id, str(params.get("caption", "")), params, message["message_id"])  # type: ignore[arg-type]
         return self._ok(message)
 

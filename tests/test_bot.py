@@ -342,6 +342,18 @@ async def test_admin_lists_moves_and_deactivates(bot_settings, stand_in, sample_
 # -------------------------------------------------------------------------------- Telegram limits
 
 
+async def test_a_429_is_retried_by_the_rate_limiter_alone(bot_settings, stand_in, sample_index, users) -> None:
+    bot_settings.telegram = bot_settings.telegram.model_copy(update={"send_retries": 1})
+    approve(users, OFFICIAL)
+    async with running_bot(bot_settings, stand_in, sample_index, users):
+        stand_in.fail_next("sendMessage", OFFICIAL, 429, "Too Many Requests: retry after 1", times=2, retry_after=1)
+        stand_in.push_update(message_update(OFFICIAL, "tinh gian bien che"))
+        await ask(stand_in, OFFICIAL, "/huongdan", "/hoi câu hỏi")  # handled after the question, in order
+    tries = [call for call in stand_in.calls if call == ("sendMessage", OFFICIAL)]
+    assert len(tries) == 3  # the answer: first try and the rate limiter's one retry; then the help
+    assert not any("điểm c khoản 1" in s.text for s in stand_in.to(OFFICIAL))
+
+
 async def test_429_in_the_middle_of_a_reply_is_honoured(bot_settings, stand_in, sample_index, users) -> None:
     approve(users, OFFICIAL)
     stand_in.fail_next("sendMessage", OFFICIAL, 429, "Too Many Requests: retry after 1", retry_after=1)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -13,9 +16,10 @@ import pytest
 import yaml
 
 from base.database import open_database
+from bot.telegram_html import visible
 from office.broadcasts import Audience, Outbox
 from office.users import UserStore
-from tests.bot_harness import ADMIN, add_officials, ask, press, running_bot, until
+from tests.bot_harness import ADMIN, add_officials, ask, press, running_bot, until, well_formed
 from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import ROOT
 
@@ -31,7 +35,8 @@ def populate(users: UserStore, count: int) -> list[int]:
 @pytest.fixture
 def world(tmp_path: Path, sample_index):
     settings = sample_index.settings.model_copy(deep=True)
-    settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN], "messages_per_second": 400})
+    telegram = {"admins": [ADMIN], "messages_per_second": 400, "delivery_attempts": 3, "retry_seconds": 0.2}
+    settings.telegram = settings.telegram.model_copy(update=telegram)
     db = open_database(tmp_path / "cchc.db")
     return settings, UserStore(db), Outbox(db, settings)
 
@@ -51,7 +56,7 @@ async def test_thousand_recipients_with_429_403_and_500(world, stand_in, sample_
     for chat in flaky:
         stand_in.fail_next("sendMessage", chat, 500, "Internal Server Error")
     for chat in broken:
-        stand_in.fail_next("sendMessage", chat, 500, "Internal Server Error", times=10)
+        stand_in.fail_next("sendMessage", chat, 500, "Internal Server Error", times=100)
     broadcast_id = box.create(
         ADMIN, "Họp giao ban CCHC lúc 14h thứ Sáu.", box.recipients(users, Audience()), Audience(), ack=False
     )
@@ -160,7 +165,7 @@ async def test_admin_flow_targeting_attachment_acks_and_report(world, stand_in, 
         await until(lambda: box.report(1).pending == 0)
         delivered = [s for s in stand_in.sent if s.method == "sendDocument"]
         assert sorted(s.chat_id for s in delivered) == sorted(expected)
-        assert delivered[0].params["document"]["filename"] == "ke-hoach.pdf"
+        assert {s.params["document"] for s in delivered} == {"F1"}  # Telegram's file_id: nothing uploaded again
         assert [label for label, _ in delivered[0].buttons] == ["✅ Đã nhận"]
         first = delivered[0]
         stand_in.push_update(callback_update(first.chat_id, "ack:1", first))
@@ -188,3 +193,186 @@ async def test_questions_are_answered_during_a_broadcast(world, stand_in, sample
         await until(lambda: len(copies(stand_in)) >= 50)
         await ask(stand_in, ADMIN, "tinh gian bien che", "điểm c khoản 1")
         assert box.report(broadcast_id).pending > 0  # answered while the broadcast was still going out
+
+
+# --------------------------------------------------------------------------------- delivery under faults
+
+
+def all_recipients(box: Outbox, users: UserStore) -> list:
+    return box.recipients(users, Audience())
+
+
+async def test_a_delivery_that_cannot_be_recorded_is_never_sent_again(
+    world, stand_in, sample_index, tmp_path: Path, caplog
+) -> None:
+    settings, users, box = world
+    ids = populate(users, 3)
+    broadcast_id = box.create(ADMIN, "Họp giao ban CCHC.", all_recipients(box, users), Audience(), ack=False)
+    other = sqlite3.connect(tmp_path / "cchc.db", isolation_level=None)  # another program, e.g. a long import
+    stand_in.before_answer = lambda method, params: (
+        other.execute("BEGIN IMMEDIATE") if method == "sendMessage" and not other.in_transaction else None
+    )  # Telegram accepts the messages, then the database is locked past the busy timeout
+    with caplog.at_level(logging.WARNING, logger="bot.broadcast"):
+        async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+            await until(lambda: other.in_transaction, timeout=30)
+            await asyncio.sleep(10)  # locked all along: nothing is sent again meanwhile
+            assert copies(stand_in) == Counter(dict.fromkeys(ids, 1))
+            assert "ALARM" in caplog.text
+            assert box.report(broadcast_id).pending == 3
+            stand_in.before_answer = None
+            other.execute("ROLLBACK")  # the lock goes: what Telegram accepted is recorded, nothing resent
+            await until(lambda: box.report(broadcast_id).delivered == 3, timeout=30)
+    assert copies(stand_in) == Counter(dict.fromkeys(ids, 1))
+    alarms = [r for r in caplog.records if "ALARM" in r.message]
+    assert alarms[0].levelno == logging.CRITICAL and "database is locked" in alarms[0].message
+    assert len(alarms) <= 4  # paused longer each time, not a flood
+
+
+async def test_rows_that_cannot_be_sent_are_retried_then_failed_and_hold_back_nothing(
+    world, stand_in, sample_index, tmp_path: Path, caplog
+) -> None:
+    settings, users, box = world
+    populate(users, 600)
+    everyone = all_recipients(box, users)
+    gone = tmp_path / "ke-hoach-da-xoa.pdf"  # deleted after it was queued
+    broken = box.create(ADMIN, "Kế hoạch kèm tệp.", everyone, Audience(), False, str(gone), "document")
+    later = box.create(ADMIN, "Thông báo sau đó.", everyone[:5], Audience(), False)
+    with caplog.at_level(logging.WARNING, logger="bot.broadcast"):
+        async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+            await until(lambda: box.report(later).delivered == 5, timeout=30)
+            await until(lambda: box.report(broken).pending == 0, timeout=60)
+    report = box.report(broken)
+    assert (report.failed, report.delivered) == (600, 0)
+    rows = list(box.db["deliveries"].rows_where("broadcast_id = ?", [broken]))
+    assert {r["attempts"] for r in rows} == {3}  # telegram.delivery_attempts
+    assert all("FileNotFoundError" in r["error"] and "ke-hoach-da-xoa.pdf" in r["error"] for r in rows)
+    assert not [c for c in stand_in.calls if c[0] == "sendDocument"]
+    assert len([r for r in caplog.records if f"announcement {broken} " in r.message]) == 600 * 3  # one line each
+
+
+async def test_an_attachment_is_uploaded_once_then_sent_by_file_id(world, stand_in, sample_index, tmp_path) -> None:
+    settings, users, box = world
+    ids = populate(users, 40)
+    stand_in.blocked.add(ids[0])  # the first upload is refused: the next recipient's send uploads it
+    plan, chart = tmp_path / "ke-hoach.pdf", tmp_path / "lich-truc.png"
+    plan.write_bytes(b"%PDF-1.4 " + b"ke hoach " * 2000)
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n" + b"lich " * 500)
+    everyone = all_recipients(box, users)
+    document = box.create(ADMIN, "Kế hoạch kiểm tra.", everyone, Audience(), True, str(plan), "document")
+    photo = box.create(ADMIN, "Lịch trực.", everyone, Audience(), False, str(chart), "photo")
+    async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+        await until(lambda: box.report(document).pending == 0 and box.report(photo).pending == 0)
+    for method, key, broadcast_id, content in (
+        ("sendDocument", "document", document, plan),
+        ("sendPhoto", "photo", photo, chart),
+    ):
+        sent = [s for s in stand_in.sent if s.method == method]
+        assert len(sent) == 39 and sum(s.uploaded for s in sent) == 1
+        file_id = next(s.params[key] for s in sent if not s.uploaded)
+        assert {s.params[key] for s in sent if not s.uploaded} == {file_id}
+        assert stand_in.files[file_id] == content.read_bytes()
+        assert box.broadcast(broadcast_id)["attachment_file_id"] == file_id  # kept for a restart or a reminder
+    assert box.report(document).blocked == 1
+
+
+# ------------------------------------------------------------------------------------ announcement text
+
+
+def cli(data_dir: Path, *args: str):
+    from click.testing import CliRunner
+
+    from cchc.cli import cli as command
+
+    return CliRunner().invoke(command, ["--data-dir", str(data_dir), *args])
+
+
+async def test_cli_text_is_plain_unless_html_and_html_is_checked_when_queued(
+    world, stand_in, sample_index, tmp_path: Path
+) -> None:
+    settings, _, _ = world
+    data_dir = tmp_path / "data"
+    db = open_database(data_dir / "cchc.db")
+    users, box = UserStore(db), Outbox(db, settings)
+    ids = populate(users, 3)
+    plain = tmp_path / "thuong.txt"
+    plain.write_text("Điểm < 50 & chưa nộp: nhắc <ngay>.\n", encoding="utf-8")
+    broken = tmp_path / "hong.html"
+    broken.write_text("Họp lúc <b>14h thứ Sáu.\nMang theo tài liệu, <i>sổ</i>.\n", encoding="utf-8")
+    fine = tmp_path / "dung.html"
+    fine.write_text('Họp lúc <b>14h</b>, xem <a href="https://thixa.gov.vn/lich">lịch</a> &amp; chuẩn bị.\n')
+    refused = cli(data_dir, "broadcast", "send", "--to", "all", "--text", str(broken), "--html")
+    assert refused.exit_code == 2 and "line 1, column 9: <b> is never closed" in refused.output
+    missing = cli(data_dir, "broadcast", "send", "--to", "all", "--text", str(fine), "--attach", str(tmp_path / "x"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert box.report(1) is None  # nothing was queued
+    assert cli(data_dir, "broadcast", "send", "--to", "all", "--text", str(plain)).exit_code == 0
+    assert cli(data_dir, "broadcast", "send", "--to", "all", "--text", str(fine), "--html").exit_code == 0
+    settings = settings.model_copy(update={"data_dir": data_dir})
+    async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+        await until(lambda: box.report(1).pending == 0 and box.report(2).pending == 0)
+    assert box.report(1).delivered == box.report(2).delivered == 3
+    first = stand_in.to(ids[0], "sendMessage")
+    assert first[0].text == "📢 <b>Thông báo</b>\nĐiểm &lt; 50 &amp; chưa nộp: nhắc &lt;ngay&gt;."
+    assert '<a href="https://thixa.gov.vn/lich">lịch</a> &amp; chuẩn bị.' in first[1].text
+
+
+async def test_long_texts_and_captions_are_split_on_safe_boundaries(world, stand_in, sample_index, tmp_path) -> None:
+    settings, users, box = world
+    ids = populate(users, 4)
+    sentence = "Các phòng <b>rà soát</b> thủ tục &amp; gửi <i>báo cáo</i> về phòng Nội vụ trước ngày 15. "
+    long_text = (sentence * 60)[:4090].rsplit(" ", 1)[0]  # the admin's message: near Telegram's 4,096
+    plan = tmp_path / "ke-hoach.pdf"
+    plan.write_bytes(b"%PDF-1.4 ke hoach")
+    captioned = box.create(ADMIN, sentence * 20, all_recipients(box, users), Audience(), True, str(plan), "document")
+    users.register(ADMIN, ADMIN, "Quản trị", "NV", "Công chức", approved=True)
+    async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+        await until(lambda: box.report(captioned).pending == 0)
+        await ask(stand_in, ADMIN, "/thongbao", "nội dung thông báo")
+        entities = [{"type": "bold", "offset": 10, "length": 7}]
+        stand_in.push_update(message_update(ADMIN, long_text.replace("<b>", "").replace("</b>", ""), entities=entities))
+        skip = (await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Bỏ qua" in str(s.buttons)))[0]
+        await press(stand_in, ADMIN, skip, "bc:noattach")
+        audience = (await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Gửi tới" in s.text))[0]
+        await press(stand_in, ADMIN, audience, "bc:aud:all")
+        ack_prompt = (await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Đã nhận" in s.text))[0]
+        await press(stand_in, ADMIN, ack_prompt, "bc:ack:0")
+        preview = (await stand_in.wait_for(lambda s: s.chat_id == ADMIN and "Người nhận" in s.text))[0]
+        assert ("📤 Gửi", "bc:send") in preview.buttons
+        await press(stand_in, ADMIN, preview, "bc:send")
+        await stand_in.wait_for(lambda s: s.method == "editMessageText" and "Đã xếp hàng thông báo" in s.text)
+        queued = captioned + 1
+        await until(lambda: box.report(queued) is not None and box.report(queued).pending == 0)
+    assert box.report(captioned).delivered == 4 and box.report(queued).delivered == 5
+    for chat in ids:
+        document = stand_in.to(chat, "sendDocument")[0]
+        rest = [s for s in stand_in.to(chat, "sendMessage") if s.at > document.at]
+        assert len(document.text) <= 1024 and well_formed(document.text) and len(rest) >= 1
+        parts = [document.text, *(s.text for s in rest[:1])]
+        assert all(well_formed(p) for p in parts)
+        shown = " ".join(visible(p) for p in parts)
+        assert shown.split() == visible(f"📢 <b>Thông báo</b>\n{sentence * 20}").split()  # nothing lost or cut
+        assert [label for label, _ in rest[0].buttons] == ["✅ Đã nhận"]  # the buttons go with the last part
+        long_parts = [s for s in stand_in.to(chat, "sendMessage") if "Nội vụ trước ngày" in s.text][-2:]
+        assert len(long_parts) == 2 and all(len(p.text) <= 4096 and well_formed(p.text) for p in long_parts)
+
+
+async def test_a_nudge_pressed_twice_sends_once(world, stand_in, sample_index) -> None:
+    settings, users, box = world
+    ids = populate(users, 5)
+    broadcast_id = box.create(ADMIN, "Nộp báo cáo quý.", all_recipients(box, users), Audience(), ack=True)
+    users.register(ADMIN, ADMIN, "Quản trị", "NV", "Công chức", approved=True)
+    async with running_bot(settings, stand_in, sample_index, users, outbox=box):
+        await until(lambda: box.report(broadcast_id).delivered == 5)
+        first = stand_in.to(ids[0], "sendMessage")[0]
+        await press(stand_in, ids[0], first, f"ack:{broadcast_id}")
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Đã ghi nhận" in s.text)
+        report = await ask(stand_in, ADMIN, f"/baocao {broadcast_id}", "Đã xác nhận: 1/5")
+        await press(stand_in, ADMIN, report, f"bcn:{broadcast_id}")
+        await press(stand_in, ADMIN, report, f"bcn:{broadcast_id}")  # pressed again at once
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Đã nhắc 4 người" in s.text)
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Đã nhắc lúc" in s.text)
+        await until(lambda: box.report(broadcast_id + 1) is not None and box.report(broadcast_id + 1).pending == 0)
+        await asyncio.sleep(1)
+    assert box.report(broadcast_id + 2) is None  # one reminder queued
+    nudged = Counter(s.chat_id for s in stand_in.sent if "Nhắc lại (thông báo" in s.text)
+    assert nudged == Counter(dict.fromkeys(ids[1:], 1))
