@@ -20,6 +20,7 @@ from telegram.ext import Application, ContextTypes
 from base.settings import Settings
 from bot import render
 from bot.access import admin_or_refused, approved_or_refused, button_data, callback_of, chat_id, reply, sender_id
+from bot.broadcast import wake_sender
 from bot.ratelimit import BULK
 from bot.sending import send_html
 from bot.services import Services, Stores, services
@@ -27,7 +28,9 @@ from knowledge.answer import full_text
 from knowledge.index import ClauseIndex
 from knowledge.labels import cited_together
 from office import reminders as planner
+from office.broadcasts import Audience
 from office.tasks import Reminder, Task, UnitOccurrence
+from office.users import User
 
 log = logging.getLogger(__name__)
 ASSUMED_DAY = "Ngày hạn là ngày giả định: văn bản không nêu ngày cụ thể, xin theo dõi hướng dẫn của cấp trên."
@@ -189,36 +192,40 @@ def _stamp(data: str) -> tuple[str, date]:
 
 
 async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "Đã hoàn thành": the unit's occurrence is done; the unit's other officials are told."""
+    """ "Đã hoàn thành": the unit's occurrence is done; the unit's other officials are told through the
+    background sender (a unit of hundreds does not hold up the bot)."""
     query = callback_of(update)
     official = await approved_or_refused(update, context)
     if official is None or official.telegram_id is None:
         return
     found = services(context)
-    settings, users = found.settings, found.users
     code, occurrence = _stamp(button_data(update))
-    store = services(context).tasks
+    store = found.tasks
     task = store.task(code)
     if task is None or official.unit_code not in store.owner_units(task):
         await query.answer("Việc này không thuộc đơn vị của bạn.", show_alert=True)
         return
-    first = store.mark_done(code, occurrence, official.unit_code, by=official.telegram_id)
+    note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."
+    first = await found.on_db(lambda s: mark_done(s, official, code, occurrence, note))
     await query.answer("Đã ghi nhận hoàn thành." if first else "Đơn vị đã hoàn thành việc này.")
     if not first:
         return
-    users.audit(official.telegram_id, "task-done", f"{code}:{occurrence}", official.unit_code)
-    note = f"✅ {escape(official.full_name)} đã đánh dấu hoàn thành: {escape(task.title)} (hạn {occurrence:%d/%m/%Y})."
+    wake_sender(context)
     if isinstance(query.message, Message):
         await query.edit_message_text(f"{query.message.text_html}\n\n{note}")
-    for colleague in users.reachable(unit_codes=[official.unit_code]):
-        if colleague.telegram_id != official.telegram_id:
-            await send_html(
-                context.bot,
-                users,
-                colleague.chat,
-                note,
-                retries=settings.telegram.send_retries,
-            )
+
+
+def mark_done(stores: Stores, official: User, code: str, occurrence: date, note: str) -> bool:
+    """Work for the database thread: the unit's occurrence done (False if it already was), audited, and
+    `note` queued for the unit's other officials."""
+    unit, by = official.unit_code, official.telegram_id or 0
+    if not stores.tasks.mark_done(code, occurrence, unit, by=by):
+        return False
+    stores.users.audit(by, "task-done", f"{code}:{occurrence}", unit)
+    colleagues = [c for c in stores.users.reachable(unit_codes=[unit]) if c.telegram_id != by]
+    if colleagues:
+        stores.outbox.create(by, note, colleagues, Audience(units=[unit]), ack=False, kind="notice")
+    return True
 
 
 async def snooze_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

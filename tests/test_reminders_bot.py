@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -12,10 +14,11 @@ import pytest
 
 from base.database import open_database
 from bot.reminders import send_due
+from office.broadcasts import Outbox
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import ADMIN, Clock, ask, press, running_bot, until
-from tests.botapi import BotApiStandIn, message_update
+from tests.bot_harness import ADMIN, Clock, add_officials, ask, press, running_bot, until
+from tests.botapi import BotApiStandIn, Sent, message_update
 from tests.conftest import ROOT
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -113,6 +116,22 @@ async def test_snooze_on_a_friday_comes_back_on_monday_and_after_a_day_down(worl
     wednesday = reminders_to(stand_in, TP_1)[3:]
     assert sorted("Quá hạn" in s.text for s in wednesday) == [False, True]  # the snoozed one and the overdue notice
     assert len(reminders_to(stand_in, TP_2)) == 3  # TP_2 did not snooze: only the overdue notice
+
+
+async def test_a_unit_of_hundreds_is_told_in_the_background(world, stand_in, sample_index) -> None:
+    settings, users, tasks, _ = world
+    colleagues = add_officials(users, 300, ["TP"])
+    box = Outbox(users.db, settings)
+    clock = Clock("2026-12-08 07:00")  # before the sending hour: no reminders meanwhile
+    async with running_bot(settings, stand_in, sample_index, users, tasks, clock):
+        reminder = Sent("sendMessage", TP_1, "⏰ <b>Nhắc việc</b>: Báo cáo CCHC hằng quý", message_id=1)
+        await press(stand_in, TP_1, reminder, "done:BC-QUY:20261215")
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Đã ghi nhận hoàn thành" in s.text)
+        await ask(stand_in, TP_1, "tinh gian bien che", "điểm c khoản 1")
+        assert box.report(1).pending > 0  # answered while the unit is still being told
+        await until(lambda: box.report(1).pending == 0, timeout=90)
+    told = Counter(s.chat_id for s in stand_in.sent if s.method == "sendMessage" and "đánh dấu hoàn thành" in s.text)
+    assert told == Counter(dict.fromkeys([TP_2, *colleagues], 1))
 
 
 async def test_restart_never_repeats_and_catches_up(world, stand_in, sample_index, reminder_runs) -> None:
