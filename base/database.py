@@ -46,6 +46,32 @@ def copy_database(source: Path, target: Path) -> None:
         live.backup(copy)
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be written (locked by another program, read-only, not a database); the message
+    says which and what to do."""
+
+
+def check_writable(path: Path) -> None:
+    """Take the database's write lock once (waiting the busy timeout) and let it go; DatabaseUnavailable
+    says why it cannot be had."""
+    try:
+        db = open_database(path)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise DatabaseUnavailable(
+                f"the database {path} is locked by another program (held longer than {BUSY_TIMEOUT_MS // 1000} s); "
+                "close it or wait until it finishes, then start again"
+            ) from None
+        raise DatabaseUnavailable(f"the database {path} cannot be written: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnavailable(f"{path} is not a usable SQLite database: {exc}") from None
+
+
 def database_file(db: sqlite_utils.Database) -> Path:
     """The file a connection is open on."""
     row = db.execute("PRAGMA database_list").fetchone()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
+from filelock import FileLock, Timeout
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -22,7 +25,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from base.database import DatabaseThread, database_file, open_database
+from base.database import DatabaseThread, DatabaseUnavailable, check_writable, database_file, open_database
 from base.settings import Settings
 from bot import admin, broadcast, duties, handlers, registration, reminders
 from bot.menus import publish_menus
@@ -38,6 +41,7 @@ from office.tasks import TaskStore
 from office.users import UserStore
 
 log = logging.getLogger(__name__)
+SERVE_LOCK = "serve.lock"
 CONCURRENT_UPDATES = 64  # updates handled at once (questions of different officials run side by side)
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's coming default)
 SECRET_MISSING = (
@@ -238,7 +242,34 @@ def build_application(
 
 
 class ServeError(Exception):
-    """The bot cannot start: a missing token or secret; the message says how to set it."""
+    """The bot cannot start: a missing token or secret, a data directory it cannot use or another bot on
+    it, a database it cannot write; the message says what to do."""
+
+
+@contextmanager
+def serving(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's serve lock while the bot runs: a second `cchc serve` on the same data
+    directory is refused, so two bots never send the same announcements. The operating system lets the
+    lock go when the process ends, however it ends."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ServeError(f"data directory {data_dir} is not writable ({exc.strerror or exc})") from None
+    lock = FileLock(data_dir / SERVE_LOCK, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ServeError(
+            f"another `cchc serve` is already running on data directory {data_dir}; stop it first "
+            f"(it holds {data_dir / SERVE_LOCK})"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def serve(settings: Settings, token: str | None) -> None:
@@ -248,7 +279,16 @@ def serve(settings: Settings, token: str | None) -> None:
     secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
     if settings.telegram.mode == "webhook" and not secret:
         raise ServeError(SECRET_MISSING)
-    application = build_application(settings, token)
+    with serving(settings.data_dir):
+        try:
+            check_writable(settings.database_path)
+        except DatabaseUnavailable as exc:
+            raise ServeError(str(exc)) from None
+        run_until_interrupted(build_application(settings, token), settings, secret)
+
+
+def run_until_interrupted(application: Application, settings: Settings, secret: str) -> None:
+    """Long polling, or the webhook server, until interrupted."""
     if settings.telegram.mode == "webhook":
         webhook = settings.telegram.webhook
         application.run_webhook(

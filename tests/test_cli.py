@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
 import shutil
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -195,6 +201,58 @@ def test_serve_webhook_without_secret_refuses(tmp_path: Path) -> None:
     env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": ""}
     result = CliRunner().invoke(cli, ["--config", str(config), "--data-dir", str(tmp_path), "serve"], env=env)
     assert result.exit_code == 1 and "TELEGRAM_WEBHOOK_SECRET is not set" in result.output
+
+
+def serve_command(data_dir: Path, base_url: str = "http://127.0.0.1:9/bot") -> tuple[list[str], dict[str, str]]:
+    """`cchc serve` as its own process, on `data_dir`, talking to `base_url`."""
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "1:serve-test", "TELEGRAM_API_BASE_URL": base_url}
+    return [str(Path(sys.executable).with_name("cchc")), "--data-dir", str(data_dir), "serve"], env
+
+
+async def test_a_second_serve_on_the_same_data_directory_refuses_to_start(tmp_path: Path, stand_in) -> None:
+    command, env = serve_command(tmp_path / "data", stand_in.base_url)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while ("getUpdates", None) not in stand_in.calls:
+            assert time.monotonic() < deadline and first.poll() is None, "the first bot did not start"
+            await asyncio.sleep(0.1)
+        second = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and second.stderr.count("\n") == 1, second.stderr
+        assert "another `cchc serve` is already running on data directory" in second.stderr
+        assert "Traceback" not in second.stderr and first.poll() is None  # the first goes on
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+
+
+def test_serve_refuses_a_data_directory_it_cannot_write(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "du-lieu"
+    in_the_way.write_text("a file where the data directory should be")
+    command, env = serve_command(in_the_way / "data")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"data directory {in_the_way / 'data'} is not writable (Not a directory)" in result.stderr
+    if os.geteuid() != 0:  # root writes anywhere
+        read_only = tmp_path / "chi-doc"
+        read_only.mkdir(mode=0o500)
+        result = subprocess.run(serve_command(read_only)[0], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and "is not writable (Permission denied)" in result.stderr
+
+
+def test_serve_refuses_a_database_locked_by_another_program(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    other = sqlite3.connect(data_dir / "cchc.db", isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN EXCLUSIVE")  # e.g. a database browser with a write open
+    try:
+        command, env = serve_command(data_dir)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        other.execute("ROLLBACK")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"the database {data_dir / 'cchc.db'} is locked by another program" in result.stderr
 
 
 STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
