@@ -1,12 +1,15 @@
 """Bot latency and memory: `cchc serve` as its own process against the Bot API stand-in on 127.0.0.1.
 
-    .venv/bin/python bench/bot_latency.py [--questions 200]
+    .venv/bin/python bench/bot_latency.py [--questions 100] [--duties 60] [--officials 20] [--rounds 10]
+                                          [--staff 12000]
 
-Prints the time from an update arriving at the stand-in to the bot's reply reaching it (p50/p95/max over
-the questions, sample corpus, one approved official asking one question after another), the same for
-`/viec` and for questions about the asker's duties ("Đơn vị tôi phải làm gì?", answered from the
-obligation register) from an official of a phòng and one of a xã, and the resident memory of the
-`cchc serve` process (peak, sampled every 50 ms).
+Prints the time from an update arriving at the stand-in to the bot's reply reaching it (p50/p95/max):
+1. one approved official asking one question after another (sample corpus), and the same for `/viec` and
+   for questions about the asker's duties ("Đơn vị tôi phải làm gì?", answered from the obligation register)
+   from an official of a phòng and one of a xã;
+2. `--officials` officials asking at once, `--rounds` times, while `cchc users import` loads a staff list of
+   `--staff` rows into the same database again and again (each import holds SQLite's write lock for seconds);
+and the resident memory of the `cchc serve` process (peak, sampled every 50 ms).
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ CCHC = Path(sys.executable).with_name("cchc")
 OFFICIAL = 4242
 OFFICIAL_XA = 4243
 DUTY_QUESTIONS = ["Đơn vị tôi phải làm gì?", "Việc nào sắp đến hạn?", "Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?"]
+FIRST_COLLEAGUE = 5000
+STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
 
 from knowledge.evaluation import load_questions  # noqa: E402
 from tests.botapi import BotApiStandIn, message_update  # noqa: E402
 
 
-def prepare(work: Path) -> Path:
-    """A config with a generous per-user limit, the sample corpus ingested, one approved official."""
+def prepare(work: Path, officials: int, staff: int) -> tuple[Path, Path]:
+    """A config with a generous per-user limit, the sample corpus ingested, approved officials; and a staff
+    list of `staff` rows (phone numbers, no Telegram ids yet) for the import that runs meanwhile."""
     work.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     config["telegram"]["rate_limit"] = {"questions": 1000, "per_seconds": 1}
@@ -45,14 +51,17 @@ def prepare(work: Path) -> Path:
     config["corpus"] = [str(SHARED / "corpus")]
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    staff = work / "staff.csv"
-    staff.write_text(
-        "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
-        f"Người Đo,NV,Công chức,,{OFFICIAL}\nNgười Đo Xã,XAP,Công chức,,{OFFICIAL_XA}\n"
-    )
-    for args in (["ingest", "--quiet"], ["users", "import", str(staff)]):
+    approved = work / "approved.csv"
+    rows = [f"Người Đo,NV,Công chức,,{OFFICIAL}", f"Người Đo Xã,XAP,Công chức,,{OFFICIAL_XA}"]
+    rows += [f"Cán bộ {i},TP,Công chức,,{FIRST_COLLEAGUE + i}" for i in range(officials)]
+    approved.write_text(STAFF_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    units = [u["code"] for u in config["units"]]
+    big = work / "staff.csv"
+    lines = [f"Cán bộ số {i},{units[i % len(units)]},Công chức,09{i:08d}," for i in range(staff)]
+    big.write_text(STAFF_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    for args in (["ingest", "--quiet"], ["users", "import", str(approved)]):
         subprocess.run([str(CCHC), "--config", str(path), *args], check=True, stdout=subprocess.DEVNULL)
-    return path
+    return path, big
 
 
 def questions(count: int) -> list[str]:
@@ -70,8 +79,41 @@ async def sample_rss(process: psutil.Process, peak: list[int], stop: asyncio.Eve
         await asyncio.sleep(0.05)
 
 
-async def measure(config: Path, asked: list[tuple[str, int, str]]) -> tuple[dict[str, list[float]], int]:
-    """Latency of each (kind, user, text) asked one after another, by kind; and the peak RSS."""
+async def reply_latencies(stand_in: BotApiStandIn, asked: list[tuple[int, str]]) -> list[float]:
+    """Push the questions at once (one per official); ms from each update to the answer with buttons."""
+    before = len(stand_in.sent)
+    pushed = {}
+    for official, text in asked:
+        pushed[official] = time.monotonic()
+        stand_in.push_update(message_update(official, text))
+
+    def answered() -> dict[int, float]:
+        return {s.chat_id: s.at for s in stand_in.sent[before:] if s.method == "sendMessage" and bool(s.buttons)}
+
+    deadline = time.monotonic() + 120
+    while len(answered()) < len(pushed):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(answered())} of {len(pushed)} questions answered")
+        await asyncio.sleep(0.01)
+    return [(at - pushed[chat]) * 1000 for chat, at in answered().items()]
+
+
+async def import_again_and_again(config: Path, staff: Path, stop: asyncio.Event, took: list[float]) -> None:
+    """`cchc users import` of the big staff list, over and over, until asked to stop."""
+    while not stop.is_set():
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            str(CCHC), "--config", str(config), "users", "import", str(staff), stdout=subprocess.DEVNULL
+        )
+        await process.wait()
+        took.append(time.monotonic() - started)
+
+
+async def measure(
+    config: Path, staff: Path, one_by_one: list[tuple[str, int, str]], officials: int, rounds: int
+) -> dict:
+    """Latencies of each (kind, user, text) asked one after another, by kind; then of officials asking at
+    once during imports; the imports' durations and the peak RSS."""
     stand_in = BotApiStandIn()
     await stand_in.start()
     env = {
@@ -89,16 +131,21 @@ async def measure(config: Path, asked: list[tuple[str, int, str]]) -> tuple[dict
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("cchc serve did not start polling")
             await asyncio.sleep(0.1)
-        latencies: dict[str, list[float]] = {}
-        for kind, user, text in asked:
-            before = len(stand_in.sent)
-            pushed = time.monotonic()
-            stand_in.push_update(message_update(user, text))
-            replies = await stand_in.wait_for(
-                lambda s, before=before: s in stand_in.sent[before:] and s.method == "sendMessage" and bool(s.buttons)
-            )
-            latencies.setdefault(kind, []).append((replies[0].at - pushed) * 1000)
-        return latencies, peak[0]
+        alone: dict[str, list[float]] = {}
+        for kind, user, text in one_by_one:
+            alone.setdefault(kind, []).extend(await reply_latencies(stand_in, [(user, text)]))
+        importing, imports = asyncio.Event(), []
+        importer = asyncio.create_task(import_again_and_again(config, staff, importing, imports))
+        await asyncio.sleep(2)  # the first import is parsing and writing
+        together = []
+        pool = questions(officials * rounds)
+        for r in range(rounds):
+            asked = [(FIRST_COLLEAGUE + i, pool[r * officials + i]) for i in range(officials)]
+            together += await reply_latencies(stand_in, asked)
+            await asyncio.sleep(0.5)
+        importing.set()
+        await importer
+        return {"one_by_one": alone, "together": together, "imports": imports, "rss": peak[0]}
     finally:
         stop.set()
         await sampler
@@ -107,27 +154,38 @@ async def measure(config: Path, asked: list[tuple[str, int, str]]) -> tuple[dict
         await stand_in.stop()
 
 
+def summary(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p95 = ordered[int(0.95 * (len(ordered) - 1))]
+    return f"p50 {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--duties", type=int, default=60, help="/viec commands and duty questions of each kind")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--questions", type=int, default=100, help="Questions asked one after another.")
+    parser.add_argument("--duties", type=int, default=60, help="/viec commands and duty questions of each kind.")
+    parser.add_argument("--officials", type=int, default=20, help="Officials asking at once.")
+    parser.add_argument("--rounds", type=int, default=10, help="Times they all ask at once.")
+    parser.add_argument("--staff", type=int, default=12_000, help="Rows of the staff list imported meanwhile.")
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-bot")
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
-    config = prepare(args.work)
+    config, staff = prepare(args.work, args.officials, args.staff)
     asked = [("questions", OFFICIAL, q) for q in questions(args.questions)]
     for i in range(args.duties):
         asked += [("/viec, official of a phòng", OFFICIAL, "/viec"), ("/viec, official of a xã", OFFICIAL_XA, "/viec")]
         asked.append(("questions about my duties", OFFICIAL_XA, DUTY_QUESTIONS[i % len(DUTY_QUESTIONS)]))
-    latencies, rss = asyncio.run(measure(config, asked))
-    for kind, found in latencies.items():
-        ordered = sorted(found)
-        p95 = ordered[int(0.95 * (len(ordered) - 1))]
-        print(
-            f"update -> reply over {len(ordered)} {kind}: p50 {statistics.median(ordered):.0f} ms, "
-            f"p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms"
-        )
-    print(f"peak resident memory of `cchc serve`: {rss / 2**20:.0f} MiB")
+    found = asyncio.run(measure(config, staff, asked, args.officials, args.rounds))
+    for kind, latencies in found["one_by_one"].items():
+        print(f"one official, {len(latencies)} {kind} one after another: {summary(latencies)}")
+    imports = found["imports"]
+    print(
+        f"{args.officials} officials asking at once, {len(found['together'])} questions, while a "
+        f"{args.staff}-row staff import ran {len(imports)} time(s) "
+        f"({statistics.mean(imports):.1f} s each): {summary(found['together'])}"
+    )
+    print(f"peak resident memory of `cchc serve`: {found['rss'] / 2**20:.0f} MiB")
+    print(f"load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     shutil.rmtree(args.work, ignore_errors=True)
 
 

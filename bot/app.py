@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import warnings
@@ -189,6 +190,7 @@ def open_services(
         questions=QuestionQuota(limit.questions, limit.per_seconds),
         refusals=QuestionQuota(1, limit.per_seconds),
         database=DatabaseThread(database_file(users.db), lambda db: Stores.on(db, settings)),
+        answer_ids=itertools.count(users.next_answer_id()),
         opened=opened,
     )
 
@@ -279,6 +281,9 @@ def serve(settings: Settings, token: str | None) -> None:
     secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
     if settings.telegram.mode == "webhook" and not secret:
         raise ServeError(SECRET_MISSING)
+    # One core per question: questions are embedded side by side in the retrieval pool, instead of each
+    # spread over every core by OpenMP (whose threads spin against each other when questions overlap).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     with serving(settings.data_dir):
         try:
             check_writable(settings.database_path)

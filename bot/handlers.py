@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
@@ -44,7 +45,8 @@ def answer_keyboard(answer_id: int, answered: bool) -> InlineKeyboardMarkup:
 
 async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Answer one question for an approved official: typing, knowledge, HTML, buttons."""
-    if not await approved_or_refused(update, context):
+    official = await approved_or_refused(update, context)
+    if official is None:
         return
     found = services(context)
     settings, users = found.settings, found.users
@@ -58,24 +60,28 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         return
     if not await show_typing(context.bot, users, chat_id(update)):
         return
-    asker = sender_id(update)
-    official = users.by_telegram(asker)
-    unit, today = (official.unit_code if official else None), found.today()
+    asker, unit, today = sender_id(update), official.unit_code, found.today()
     answered = await found.on_index(lambda index: answer_for(index, found.register, question, unit, today))
-    result = answered.answer
-    answer_id = await found.on_db(lambda s: s.users.record_answer(asker, question, result.answered, result.citations))
+    result, answer_id = answered.answer, next(found.answer_ids)
     if answered.duties is not None and answered.asked is not None:
         await duties.send_duties(update, context, f"q:{answer_id}", answered.duties, answered.asked.soon)
-        return
-    messages = render.answer_messages(result)
-    await send_all(
-        context.bot,
-        users,
-        chat_id(update),
-        messages,
-        retries=settings.telegram.send_retries,
-        reply_markup=answer_keyboard(answer_id, result.answered),
-    )
+    else:
+        await send_all(
+            context.bot,
+            users,
+            chat_id(update),
+            render.answer_messages(result),
+            retries=settings.telegram.send_retries,
+            reply_markup=answer_keyboard(answer_id, result.answered),
+        )
+    # recorded after the reply, so a database busy with an import never delays it; the asker's own
+    # button presses are handled after this (updates of one sender stay in order)
+    try:
+        await found.on_db(
+            lambda s: s.users.record_answer(asker, question, result.answered, result.citations, answer_id)
+        )
+    except sqlite3.Error as exc:
+        log.warning("answer %s to %s not recorded: %s", answer_id, asker, exc)
 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -58,6 +58,7 @@ class Services:
     questions: QuestionQuota
     refusals: QuestionQuota  # at most one refusal per window to someone who may not use the bot
     database: DatabaseThread[Stores]
+    answer_ids: Iterator[int]  # numbers answers before they are recorded (one bot per data directory)
     retrieval: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(RETRIEVAL_WORKERS, thread_name_prefix="cchc-retrieval")
     )

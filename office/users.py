@@ -411,9 +411,17 @@ class UserStore:
 
     # ------------------------------------------------------------------------------ answers, votes
 
-    def record_answer(self, telegram_id: int, question: str, answered: bool, citations: list[Citation]) -> int:
-        """Keep a question with the citations shown (for buttons and feedback); returns its id."""
+    def next_answer_id(self) -> int:
+        """The id the next answer recorded gets (the running bot numbers its answers from here)."""
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM answers").fetchone()[0])
+
+    def record_answer(
+        self, telegram_id: int, question: str, answered: bool, citations: list[Citation], answer_id: int | None = None
+    ) -> int:
+        """Keep a question with the citations shown (for buttons and feedback), under `answer_id` when the
+        caller numbered it already; returns its id."""
         row = {
+            "id": answer_id,
             "at": utc_now(),
             "telegram_id": telegram_id,
             "question": question,
