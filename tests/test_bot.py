@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 from html import escape
 from pathlib import Path
 
@@ -340,6 +341,24 @@ async def test_admin_lists_moves_and_deactivates(bot_settings, stand_in, sample_
 
 
 # -------------------------------------------------------------------------------- Telegram limits
+
+
+async def test_questions_are_answered_while_another_program_holds_the_database(
+    bot_settings, stand_in, sample_index, users, tmp_path: Path
+) -> None:
+    approve(users, OFFICIAL)
+    colleague = 2004
+    approve(users, colleague, unit="NV", name="Lê Văn G")
+    other = sqlite3.connect(tmp_path / "users.db", isolation_level=None)  # e.g. `cchc users import` of a big list
+    async with running_bot(bot_settings, stand_in, sample_index, users):
+        other.execute("BEGIN IMMEDIATE")
+        first = await ask(stand_in, OFFICIAL, "tinh gian bien che", "điểm c khoản 1")  # the write lock is held
+        await ask(stand_in, colleague, "chinh quyen so", "điểm f khoản 2")
+        other.execute("COMMIT")
+        vote = next(data for label, data in first.buttons if label == "👍")
+        await press(stand_in, OFFICIAL, first, vote)  # recorded once the lock went: the buttons work
+        await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Cảm ơn góp ý" in s.text)
+    assert [r["question"] for r in users.db["answers"].rows] == ["tinh gian bien che", "chinh quyen so"]
 
 
 async def test_a_429_is_retried_by_the_rate_limiter_alone(bot_settings, stand_in, sample_index, users) -> None:
