@@ -73,8 +73,10 @@ def check_writable(path: Path) -> None:
 
 
 def database_file(db: sqlite_utils.Database) -> Path:
-    """The file a connection is open on."""
+    """The file a connection is open on (an in-memory database has none: another connection could not reach it)."""
     row = db.execute("PRAGMA database_list").fetchone()
+    if not row[2]:
+        raise ValueError("the database is in memory; the bot needs it in a file")
     return Path(row[2])
 
 
