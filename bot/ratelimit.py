@@ -2,7 +2,9 @@
 
 Bulk sends (reminders, announcements) pass `rate_limit_args=BULK` and first take a token from a bulk
 limiter set a little below the overall rate, so a large broadcast never fills the whole budget: an
-official's question is answered at once instead of queueing behind thousands of announcements.
+official's question is answered at once instead of queueing behind thousands of announcements. The
+"typing…" indicator is no message and takes no token: when twenty officials ask at once, the budget goes
+to their answers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class InteractiveFirstRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: Any,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
         if isinstance(rate_limit_args, dict) and rate_limit_args.get("bulk"):
             await self._bulk_limiter.acquire()
             rate_limit_args = None

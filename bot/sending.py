@@ -84,8 +84,8 @@ async def show_typing(bot: Bot, users: UserStore, chat_id: int) -> bool:
     except Forbidden:
         users.mark_blocked(chat_id)
         return False
-    except NetworkError:
-        log.info("typing indicator for chat %s not shown", chat_id)  # cosmetic: the answer still goes out
+    except TelegramError as exc:  # a network error, a 429: cosmetic, the answer still goes out
+        log.info("typing indicator for chat %s not shown: %s", chat_id, exc)
     return True
 
 
