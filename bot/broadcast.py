@@ -120,6 +120,8 @@ class Sender:
         while not self.stop.is_set():
             try:
                 attempted = await self.send_due()
+                if pauses:
+                    log.warning("announcements resumed: the database records deliveries again")
                 pauses = 0
             except RecordingFailed as exc:
                 pauses += 1
@@ -135,6 +137,7 @@ class Sender:
                 continue
             except Exception:
                 log.exception("broadcast sender pass failed")
+                self.release_claims = True  # what this pass claimed is due again
                 attempted = 0
             if not attempted:
                 await self.rest(POLL_SECONDS, wakeable=True)
