@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +91,10 @@ class DatabaseThread(Generic[Stores]):
     async def run(self, work: Callable[[Stores], Result]) -> Result:
         """Run `work(stores)` on the database thread and wait for it without blocking the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, work, self._stores)
+
+    def submit(self, work: Callable[[Stores], Result]) -> Future[Result]:
+        """Queue `work(stores)` without waiting for it; work queued later runs after it."""
+        return self._executor.submit(work, self._stores)
 
     def close(self) -> None:
         """Close the connection (after the work already queued) and end the thread."""

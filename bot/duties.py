@@ -39,13 +39,18 @@ def unit_spec(found: Services, text: str) -> str | None:
     return found.register.directory.group_of(named) if named else None
 
 
-def _asked(found: Services, key: str, official: User) -> DutyQuestion | None:
-    """What a list shows, from the key its buttons carry."""
+async def _asked(found: Services, key: str, official: User) -> DutyQuestion | None:
+    """What a list shows, from the key its buttons carry (a question's answer is read on the database
+    thread, after its write)."""
     kind, _, value = key.partition(":")
     if kind == "u" and (codes := found.settings.unit_codes(value)):
         return DutyQuestion(frozenset(codes), unit_label(codes, found.register.directory))
-    if kind == "q" and value.isdigit() and (record := found.users.answer_record(int(value))):
-        return duty_question(record[0], official.unit_code, found.register.directory, found.register.store.documents())
+    if kind == "q" and value.isdigit():
+        answer_id = int(value)
+        record = await found.on_db(lambda s: s.users.answer_record(answer_id))
+        if record:
+            documents = found.register.store.documents()
+            return duty_question(record[0], official.unit_code, found.register.directory, documents)
     return None
 
 
@@ -98,7 +103,7 @@ async def duties_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if spec != official.unit_code and not found.settings.telegram.is_admin(official.telegram_id or 0):
         await reply(update, context, OTHER_UNIT)
         return
-    asked = _asked(found, f"u:{spec}", official)
+    asked = await _asked(found, f"u:{spec}", official)
     if asked is None:
         await reply(update, context, GONE)
         return
@@ -110,7 +115,7 @@ async def _list_of(
 ) -> tuple[DutyList, bool] | None:
     """The list a button belongs to, computed again; None (and the official told) when it is gone."""
     found = services(context)
-    asked = _asked(found, key, official)
+    asked = await _asked(found, key, official)
     if asked is None:
         await callback_of(update).answer(GONE, show_alert=True)
         return None

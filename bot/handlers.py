@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
@@ -12,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import duties, render
 from bot.access import approved_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id
 from bot.sending import send_all, show_typing
-from bot.services import services
+from bot.services import Stores, services
 from knowledge.answer import full_text
 from knowledge.duties import answer_for
 from knowledge.records import Citation
@@ -74,14 +73,12 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
             retries=settings.telegram.send_retries,
             reply_markup=answer_keyboard(answer_id, result.answered),
         )
-    # recorded after the reply, so a database busy with an import never delays it; the asker's own
-    # button presses are handled after this (updates of one sender stay in order)
-    try:
-        await found.on_db(
-            lambda s: s.users.record_answer(asker, question, result.answered, result.citations, answer_id)
-        )
-    except sqlite3.Error as exc:
-        log.warning("answer %s to %s not recorded: %s", answer_id, asker, exc)
+    # recorded behind the reply: a database busy with an import delays neither this reply nor the asker's
+    # next question; the buttons read the answer on the database thread, after this write
+    found.write_behind(
+        lambda s: s.users.record_answer(asker, question, result.answered, result.citations, answer_id),
+        f"answer {answer_id} to {asker}",
+    )
 
 
 async def ask_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -154,8 +151,7 @@ async def _answer_or_gone(
     update: Update, context: ContextTypes.DEFAULT_TYPE, answer_id: int
 ) -> tuple[str, list[Citation]] | None:
     """The stored answer a button belongs to, or None (the official is told it is gone)."""
-    users = services(context).users
-    record = users.answer_record(answer_id)
+    record = await services(context).on_db(lambda s: s.users.answer_record(answer_id))
     if record is None or not record[1]:
         await callback_of(update).answer("Câu trả lời này không còn.", show_alert=True)
         return None
@@ -225,13 +221,19 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await approved_or_refused(update, context):
         return
     _, raw_id, raw_vote = button_data(update).split(":")
-    users = services(context).users
-    if users.answer_record(int(raw_id)) is None:
+    voter, vote = sender_id(update), 1 if raw_vote == "1" else -1
+    if not await services(context).on_db(lambda s: vote_on(s, int(raw_id), voter, vote)):
         await query.answer("Câu trả lời này không còn.")
         return
-    voter, vote = sender_id(update), 1 if raw_vote == "1" else -1
-    await services(context).on_db(lambda s: s.users.record_vote(int(raw_id), voter, vote))
     await query.answer("Cảm ơn góp ý của bạn!")
+
+
+def vote_on(stores: Stores, answer_id: int, voter: int, vote: int) -> bool:
+    """Work for the database thread: record a vote on an answer; False when the answer is gone."""
+    if stores.users.answer_record(answer_id) is None:
+        return False
+    stores.users.record_vote(answer_id, voter, vote)
+    return True
 
 
 async def noop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

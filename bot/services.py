@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from office.reminders import local_now
 from office.tasks import TaskStore
 from office.users import UserStore
 
+log = logging.getLogger(__name__)
 KEY = "services"
 RETRIEVAL_WORKERS = 2  # questions answered at once (retrieval is CPU-bound; the town's server has ~2 cores)
 Result = TypeVar("Result")
@@ -69,6 +71,16 @@ class Services:
     async def on_db(self, work: Callable[[Stores], Result]) -> Result:
         """Run `work(stores)` on the database thread: the bot's writes go one at a time, off the loop."""
         return await self.database.run(work)
+
+    def write_behind(self, work: Callable[[Stores], object], what: str) -> None:
+        """Queue a write on the database thread and go on without waiting (a failure is logged with `what`).
+        Whatever later goes through `on_db` runs after it, so it sees the write."""
+
+        def report(done: Future[object]) -> None:
+            if (error := done.exception()) is not None:
+                log.warning("%s not recorded: %s", what, error)
+
+        self.database.submit(work).add_done_callback(report)
 
     async def on_index(self, work: Callable[[ClauseIndex], Result]) -> Result:
         """Run `work(index)` (retrieval, full texts) in the retrieval pool, off the loop."""
