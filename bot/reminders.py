@@ -250,7 +250,8 @@ async def task_full_text_button(update: Update, context: ContextTypes.DEFAULT_TY
     await query.answer()
     if task is None:
         return
-    texts = await services(context).on_index(lambda index: [full_text(index, *c.split(":", 1)) for c in task.clauses])
+    places = [clause_id.split(":", 1) for clause_id in task.clauses]
+    texts = await services(context).on_index(lambda index: [full_text(index, doc, loc) for doc, loc in places])
     for found in texts:
         if found:
             for page in render.pages(*found):
