@@ -173,9 +173,13 @@ def open_services(
     tasks: TaskStore | None = None,
     outbox: Outbox | None = None,
 ) -> Services:
-    """The bot's services: those given (tests inject them), the others opened on the data directory; the
-    database thread opens its own connection to the same file."""
-    opened = [] if users and tasks and outbox else [open_database(settings.database_path)]
+    """The bot's services: those given (tests inject them), the others opened on the same database (the data
+    directory's unless given stores say otherwise); the database thread opens its own connection to it."""
+    given = [store.db for store in (users, tasks, outbox) if store is not None]
+    path = database_file(given[0]) if given else settings.database_path
+    if any(database_file(db) != path for db in given):
+        raise ValueError("the bot's users, tasks and outbox must be stores of one database")
+    opened = [] if users and tasks and outbox else [open_database(path)]
     users = users or UserStore(opened[0])
     limit = settings.telegram.rate_limit
     index = index or ClauseIndex(settings)
@@ -189,7 +193,7 @@ def open_services(
         clock=clock,
         questions=QuestionQuota(limit.questions, limit.per_seconds),
         refusals=QuestionQuota(1, limit.per_seconds),
-        database=DatabaseThread(database_file(users.db), lambda db: Stores.on(db, settings)),
+        database=DatabaseThread(path, lambda db: Stores.on(db, settings)),
         answer_ids=itertools.count(users.next_answer_id()),
         opened=opened,
     )

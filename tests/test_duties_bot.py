@@ -107,9 +107,9 @@ async def test_questions_about_my_units_duties_are_answered_from_the_register(wo
         assert record and record[1][0].label.startswith("khoản 2 Điều 4"), "the clauses shown are recorded"
 
 
-async def test_reminders_of_drafted_tasks_say_when_the_day_was_assumed(world, stand_in, duties_index, tmp_path) -> None:
+async def test_reminders_of_drafted_tasks_say_when_the_day_was_assumed(world, stand_in, duties_index) -> None:
     settings, users = world
-    tasks = TaskStore(open_database(tmp_path / "tasks.db"), settings)
+    tasks = TaskStore(users.db, settings)  # the bot keeps every store in one database
     register = ObligationRegister.of(duties_index.store, settings)
     drafted = draft(
         register.obligations(doc_id="nghi-dinh-bao-cao-mau"),
