@@ -41,17 +41,24 @@ def unit_spec(found: Services, text: str) -> str | None:
 
 async def _asked(found: Services, key: str, official: User) -> DutyQuestion | None:
     """What a list shows, from the key its buttons carry (a question's answer is read on the database
-    thread, after its write)."""
+    thread, after its write; the register in the retrieval pool)."""
     kind, _, value = key.partition(":")
     if kind == "u" and (codes := found.settings.unit_codes(value)):
         return DutyQuestion(frozenset(codes), unit_label(codes, found.register.directory))
-    if kind == "q" and value.isdigit():
-        answer_id = int(value)
-        record = await found.on_db(lambda s: s.users.answer_record(answer_id))
-        if record:
-            documents = found.register.store.documents()
-            return duty_question(record[0], official.unit_code, found.register.directory, documents)
-    return None
+    if kind != "q" or not value.isdigit():
+        return None
+    answer_id, register = int(value), found.register
+    record = await found.on_db(lambda s: s.users.answer_record(answer_id))
+    if record is None:
+        return None
+    question, unit = record[0], official.unit_code
+    return await found.on_index(lambda _: duty_question(question, unit, register.directory, register.store.documents()))
+
+
+async def _duties(found: Services, asked: DutyQuestion) -> DutyList:
+    """The duties asked for, read from the register in the retrieval pool (off the event loop)."""
+    register, today = found.register, found.today()
+    return await found.on_index(lambda _: duty_list(register, asked, today))
 
 
 def duties_keyboard(key: str, found: DutyList, page: int, with_votes: bool) -> InlineKeyboardMarkup | None:
@@ -107,7 +114,7 @@ async def duties_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if asked is None:
         await reply(update, context, GONE)
         return
-    await send_duties(update, context, f"u:{spec}", duty_list(found.register, asked, found.today()))
+    await send_duties(update, context, f"u:{spec}", await _duties(found, asked))
 
 
 async def _list_of(
@@ -119,7 +126,7 @@ async def _list_of(
     if asked is None:
         await callback_of(update).answer(GONE, show_alert=True)
         return None
-    return duty_list(found.register, asked, found.today()), asked.soon
+    return await _duties(found, asked), asked.soon
 
 
 async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -156,7 +163,7 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     number = int(raw_number) if raw_number.isdigit() else 0
     chosen = items[number - 1] if 0 < number <= len(items) else None
     found = services(context)
-    shown = full_text(found.index, chosen.doc_id, chosen.loc) if chosen else None
+    shown = await found.on_index(lambda index: full_text(index, chosen.doc_id, chosen.loc)) if chosen else None
     if shown is None:
         await callback_of(update).answer(GONE, show_alert=True)
         return

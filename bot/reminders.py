@@ -167,7 +167,8 @@ async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The scheduled run: daily at `reminders.send_at`, and once at start to catch up. The obligation
     register follows the wording in force, so amendments that took effect today are read first."""
     found = services(context.application)
-    found.register.sync(found.today())
+    register, today = found.register, found.today()
+    await found.on_index(lambda _: register.sync(today))  # in the retrieval pool, beside the register's readers
     count = await send_due(context.application)
     log.info("reminders sent: %d", count)
 
