@@ -53,7 +53,8 @@ async def approved_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE
             and update.effective_chat
             and update.effective_chat.type == ChatType.PRIVATE
         ):
-            users.mark_reachable(user.telegram_id)
+            back = user.telegram_id  # written behind: a busy database never holds up the answer
+            found.write_behind(lambda s: s.users.mark_reachable(back), f"official {back} reachable again")
         return user
     text = PENDING if user is not None and user.status == "pending" else NOT_APPROVED
     await refuse(update, context, text, stranger=not (sender and found.settings.telegram.is_admin(sender.id)))
@@ -70,7 +71,10 @@ async def admin_or_refused(update: Update, context: ContextTypes.DEFAULT_TYPE, r
     if admin and private:
         return True
     attempt = update.callback_query.data if update.callback_query else getattr(update.effective_message, "text", "")
-    found.users.audit(sender.id if sender else 0, "denied", "admin-command", (attempt or "")[:200])
+    actor, detail = (sender.id if sender else 0), (attempt or "")[:200]
+    found.write_behind(
+        lambda s: s.users.audit(actor, "denied", "admin-command", detail), f"refused admin command of {actor}"
+    )
     user = found.users.by_telegram(sender.id) if sender else None
     stranger = not admin and (user is None or user.status != "approved")
     await refuse(update, context, refusal if private else PRIVATE_ONLY, stranger=stranger)

@@ -113,13 +113,14 @@ async def move_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if parsed is None:
         return
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     unit = settings.unit(" ".join(parsed[1]))
     if unit is None:
         codes = ", ".join(u.code for u in settings.units)
         await reply(update, context, f"Không có đơn vị này. Mã đơn vị: {escape(codes)}")
         return
-    change = users.move(parsed[0], unit.code, actor=sender_id(update), by=admin_name(update))
+    user_id, code, actor, by = parsed[0], unit.code, sender_id(update), admin_name(update)
+    change = await found.on_db(lambda s: s.users.move(user_id, code, actor=actor, by=by))
     await reply(
         update, context, f"Đã chuyển #{parsed[0]} sang {escape(unit.name)}." if change else "Không có người dùng này."
     )
@@ -131,7 +132,8 @@ async def deactivate_user(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if parsed is None:
         return
     found = services(context)
-    change = found.users.lock(parsed[0], actor=sender_id(update), by=admin_name(update))
+    user_id, actor, by = parsed[0], sender_id(update), admin_name(update)
+    change = await found.on_db(lambda s: s.users.lock(user_id, actor=actor, by=by))
     if change is None:
         text = "Không có người dùng này."
     elif change.changed:
@@ -146,7 +148,8 @@ async def reactivate_user(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     parsed = await _user_command(update, context, "Cách dùng: <code>/mokhoa &lt;id&gt;</code>", 1)
     if parsed is None:
         return
-    change = services(context).users.unlock(parsed[0], actor=sender_id(update), by=admin_name(update))
+    user_id, actor, by = parsed[0], sender_id(update), admin_name(update)
+    change = await services(context).on_db(lambda s: s.users.unlock(user_id, actor=actor, by=by))
     if change is None:
         text = "Không có người dùng này."
     elif change.changed:
@@ -160,8 +163,7 @@ async def export_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """/phanhoi: 👍/👎 with their questions and citations, as a CSV file."""
     if not await admin_or_refused(update, context):
         return
-    users = services(context).users
-    data = users.feedback_csv().encode("utf-8-sig")
+    data = (await services(context).on_db(lambda s: s.users.feedback_csv())).encode("utf-8-sig")
     await context.bot.send_document(
         chat_id(update),
         InputFile(data, filename="phan-hoi.csv"),

@@ -137,12 +137,13 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def got_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """A shared phone number that matches the imported staff list approves the official at once."""
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     contact = message_of(update).contact
     if contact is None or contact.user_id != sender_id(update):
         await reply(update, context, "Xin chia sẻ số điện thoại của chính bạn (nút bên dưới).")
         return NAME
-    user = users.link_by_phone(sender_id(update), chat_id(update), contact.phone_number)
+    telegram_id, chat, phone = sender_id(update), chat_id(update), contact.phone_number
+    user = await found.on_db(lambda s: s.users.link_by_phone(telegram_id, chat, phone))
     if user is not None and user.status != "approved":  # a lock or a rejection stands
         forget(context)
         await reply(update, context, STATUS_TEXT[user.status], reply_markup=ReplyKeyboardRemove())
@@ -232,11 +233,12 @@ async def position_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def register(update: Update, context: ContextTypes.DEFAULT_TYPE, position: str) -> str:
     """Record the registration, approved at once or sent to the admins; the text to tell the official."""
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     telegram_id = sender_id(update)
     approved = not settings.telegram.approval_required or settings.telegram.is_admin(telegram_id)
     data = user_data(context)
-    user = users.register(telegram_id, chat_id(update), data["full_name"], data["unit_code"], position, approved)
+    chat, name, unit = chat_id(update), data["full_name"], data["unit_code"]
+    user = await found.on_db(lambda s: s.users.register(telegram_id, chat, name, unit, position, approved))
     forget(context)
     if user.status in STANDING:  # a lock or a rejection stands
         return STATUS_TEXT[user.status]
@@ -284,7 +286,8 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên (phòng Nội vụ) được duyệt."):
         return
     _, verdict, raw_id = button_data(update).split(":")
-    change = users.decide(int(raw_id), verdict == "approve", actor=sender_id(update), by=admin_name(update))
+    user_id, approve, actor, by = int(raw_id), verdict == "approve", sender_id(update), admin_name(update)
+    change = await found.on_db(lambda s: s.users.decide(user_id, approve, actor=actor, by=by))
     if change is None:
         await query.answer()
         await query.edit_message_text("Người dùng này không còn.")

@@ -71,7 +71,7 @@ async def test_registration_and_approval(bot_settings, stand_in, sample_index, u
         await press(stand_in, STRANGER, request, f"reg:approve:{user_id}")  # not an admin
         await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Chỉ quản trị viên" in s.text)
         assert users.by_telegram(OFFICIAL).status == "pending"
-        assert any(e["action"] == "denied" and e["actor"] == STRANGER for e in users.audit_entries())
+        await until(lambda: any(e["action"] == "denied" and e["actor"] == STRANGER for e in users.audit_entries()))
 
         await press(stand_in, ADMIN, request, f"reg:approve:{user_id}")
         await stand_in.wait_for(lambda s: s.chat_id == OFFICIAL and "đã được duyệt" in s.text)
@@ -359,6 +359,28 @@ async def test_questions_are_answered_while_another_program_holds_the_database(
         await press(stand_in, OFFICIAL, first, vote)  # recorded once the lock went: the buttons work
         await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "Cảm ơn góp ý" in s.text)
     assert [r["question"] for r in users.db["answers"].rows] == ["tinh gian bien che", "chinh quyen so"]
+
+
+def denied(users: UserStore) -> list[int]:
+    return [e["actor"] for e in users.audit_entries() if e["action"] == "denied"]
+
+
+async def test_refusals_and_a_returning_official_are_answered_while_another_program_holds_the_database(
+    bot_settings, stand_in, sample_index, users, tmp_path: Path
+) -> None:
+    approve(users, OFFICIAL)
+    users.mark_blocked(OFFICIAL)  # blocked the bot once; writing again makes them reachable
+    group = -100500
+    other = sqlite3.connect(tmp_path / "users.db", isolation_level=None)  # e.g. `cchc users import` of a big list
+    async with running_bot(bot_settings, stand_in, sample_index, users):
+        other.execute("BEGIN IMMEDIATE")
+        stand_in.push_update(message_update(STRANGER, "/nguoidung", chat_id=group))
+        await stand_in.wait_for(lambda s: s.chat_id == group and "tin nhắn riêng" in s.text)  # refused, audited behind
+        await ask(stand_in, OFFICIAL, "tinh gian bien che", "điểm c khoản 1")  # the write lock is still held
+        assert users.by_telegram(OFFICIAL).blocked and not denied(users)
+        other.execute("COMMIT")
+        await until(lambda: not users.by_telegram(OFFICIAL).blocked)  # written once the lock went
+        await until(lambda: denied(users) == [STRANGER])
 
 
 async def test_a_429_is_retried_by_the_rate_limiter_alone(bot_settings, stand_in, sample_index, users) -> None:
