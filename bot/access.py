@@ -24,9 +24,7 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *
     chat = update.effective_chat
     if chat is None:
         return None
-    return await send_html(
-        context.bot, found.users, chat.id, text, retries=found.settings.telegram.send_retries, **kwargs
-    )
+    return await send_html(context.bot, found, chat.id, text, retries=found.settings.telegram.send_retries, **kwargs)
 
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, stranger: bool) -> None:

@@ -482,7 +482,7 @@ def _audience(context: ContextTypes.DEFAULT_TYPE) -> Audience:
 async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Preview with the exact recipient count, then Gửi / Hủy."""
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     query = callback_of(update)
     await query.answer()
     draft = _draft(context)
@@ -504,7 +504,7 @@ async def chose_ack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         ]
     )
     retries = settings.telegram.send_retries
-    await send_all(context.bot, users, chat_id(update), split(preview), retries=retries, reply_markup=keyboard)
+    await send_all(context.bot, found, chat_id(update), split(preview), retries=retries, reply_markup=keyboard)
     return CONFIRM
 
 

@@ -169,4 +169,4 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     await callback_of(update).answer()
     pages = render.pages(*shown)
-    await send_all(context.bot, found.users, chat_id(update), pages, retries=found.settings.telegram.send_retries)
+    await send_all(context.bot, found, chat_id(update), pages, retries=found.settings.telegram.send_retries)

@@ -48,7 +48,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if official is None:
         return
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     question = question.strip()
     if not question:
         await reply(update, context, EMPTY)
@@ -57,7 +57,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if wait:
         await reply(update, context, TOO_MANY.format(seconds=wait))
         return
-    if not await show_typing(context.bot, users, chat_id(update)):
+    if not await show_typing(context.bot, found, chat_id(update)):
         return
     asker, unit, today = sender_id(update), official.unit_code, found.today()
     answered = await found.on_index(lambda index: answer_for(index, found.register, question, unit, today))
@@ -67,7 +67,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     else:
         await send_all(
             context.bot,
-            users,
+            found,
             chat_id(update),
             render.answer_messages(result),
             retries=settings.telegram.send_retries,
@@ -209,10 +209,10 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     await query.answer()
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     related = record[1][1:]
     messages = render.citations_messages(related) if related else ["Không có điều khoản liên quan khác."]
-    await send_all(context.bot, users, chat_id(update), messages, retries=settings.telegram.send_retries)
+    await send_all(context.bot, found, chat_id(update), messages, retries=settings.telegram.send_retries)
 
 
 async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -251,7 +251,7 @@ async def register(update: Update, context: ContextTypes.DEFAULT_TYPE, position:
 
 async def notify_admins(context: ContextTypes.DEFAULT_TYPE, user: User, summary: str) -> None:
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -263,7 +263,7 @@ async def notify_admins(context: ContextTypes.DEFAULT_TYPE, user: User, summary:
     for admin_id in settings.telegram.admins:
         await send_html(
             context.bot,
-            users,
+            found,
             admin_id,
             f"Yêu cầu đăng ký mới (#{user.id}): {summary}",
             retries=settings.telegram.send_retries,
@@ -281,7 +281,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's Approve / Reject button: acts only on a request still pending, and says who decided."""
     found = services(context)
-    settings, users = found.settings, found.users
+    settings = found.settings
     query = callback_of(update)
     if not await admin_or_refused(update, context, refusal="Chỉ quản trị viên (phòng Nội vụ) được duyệt."):
         return
@@ -303,4 +303,4 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text(f"{word} bởi {escape(admin_name(update))}: {describe(user, settings)}")
     if user.chat_id:
         text = STATUS_TEXT[user.status] + ("\n\n" + HELP if user.status == "approved" else "")
-        await send_html(context.bot, users, user.chat_id, text, retries=settings.telegram.send_retries)
+        await send_html(context.bot, found, user.chat_id, text, retries=settings.telegram.send_retries)

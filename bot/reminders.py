@@ -81,11 +81,11 @@ def reminder_message(
 
 async def _deliver(application: Application, reminder: Reminder, task: Task, today: date, cited: str) -> bool:
     found = services(application)
-    settings, users = found.settings, found.users
+    settings = found.settings
     text, keyboard = reminder_message(application, task, reminder, today, cited)
     sent = await send_html(
         application.bot,
-        users,
+        found,
         reminder.chat_id,
         text,
         retries=settings.telegram.send_retries,
@@ -133,7 +133,7 @@ async def send_due(application: Application, now: datetime | None = None) -> int
 async def send_digest(application: Application, now: datetime) -> int:
     """Once a day: overdue items by unit, to the officials of `reminders.digest_unit`."""
     found = services(application)
-    settings, users = found.settings, found.users
+    settings = found.settings
     today = planner.local_now(now, settings.reminders).date()
     digests, late = await found.on_db(
         lambda s: (planner.digest_due(s.tasks, s.users, now, settings.reminders), planner.overdue(s.tasks, today))
@@ -144,7 +144,7 @@ async def send_digest(application: Application, now: datetime) -> int:
     count = 0
     for digest in digests:
         sent = [
-            await send_html(application.bot, users, digest.chat_id, m, retries=settings.telegram.send_retries)
+            await send_html(application.bot, found, digest.chat_id, m, retries=settings.telegram.send_retries)
             for m in messages
         ]
         if all(sent) and (last := sent[-1]) is not None:

@@ -13,16 +13,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from office.users import UserStore
-
 log = logging.getLogger(__name__)
 BACKOFF_SECONDS = 0.5
+
+
+class BlockedChats(Protocol):
+    """Where a chat that blocked the bot is recorded (the running bot writes it behind the send)."""
+
+    def mark_blocked(self, chat_id: int) -> object: ...
 
 
 def seconds(value: float | timedelta) -> float:
@@ -66,7 +70,7 @@ async def deliver(send: Callable[[], Awaitable[Message]], chat_id: int, retries:
 
 
 async def send_html(
-    bot: Bot, users: UserStore, chat_id: int, text: str, retries: int = 3, **kwargs: Any
+    bot: Bot, users: BlockedChats, chat_id: int, text: str, retries: int = 3, **kwargs: Any
 ) -> Message | None:
     """Send an HTML message; None when it could not be delivered (a 403 also marks the user blocked)."""
     outcome = await deliver(lambda: bot.send_message(chat_id, text, **kwargs), chat_id, retries)
@@ -77,7 +81,7 @@ async def send_html(
     return outcome.message
 
 
-async def show_typing(bot: Bot, users: UserStore, chat_id: int) -> bool:
+async def show_typing(bot: Bot, users: BlockedChats, chat_id: int) -> bool:
     """Show "typing…"; False when the chat blocked the bot (the user is then marked inactive)."""
     try:
         await bot.send_chat_action(chat_id, ChatAction.TYPING)
@@ -90,7 +94,7 @@ async def show_typing(bot: Bot, users: UserStore, chat_id: int) -> bool:
 
 
 async def send_all(
-    bot: Bot, users: UserStore, chat_id: int, messages: list[str], retries: int = 3, **last_kwargs: Any
+    bot: Bot, users: BlockedChats, chat_id: int, messages: list[str], retries: int = 3, **last_kwargs: Any
 ) -> Message | None:
     """Send several messages in order; keyword arguments (buttons) go with the last one."""
     sent = None

@@ -82,6 +82,10 @@ class Services:
 
         self.database.submit(work).add_done_callback(report)
 
+    def mark_blocked(self, chat_id: int) -> None:
+        """Record, behind the send, that a chat blocked the bot (a busy database holds up no reply)."""
+        self.write_behind(lambda s: s.users.mark_blocked(chat_id), f"chat {chat_id} blocked the bot")
+
     async def on_index(self, work: Callable[[ClauseIndex], Result]) -> Result:
         """Run `work(index)` (retrieval, full texts) in the retrieval pool, off the loop."""
         return await asyncio.get_running_loop().run_in_executor(self.retrieval, work, self.index)
