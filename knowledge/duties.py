@@ -19,17 +19,11 @@ from knowledge.labels import shorten
 from knowledge.obligations import Obligation
 from knowledge.records import Answer, Citation, DocumentMeta
 from knowledge.register import ObligationRegister
+from knowledge.timing import RECURRENCE_NAMES
 from knowledge.units import UnitDirectory, tokenize
 from knowledge.versions import InForce
 from knowledge.vietnamese import fold, normalize
 
-RECURRENCE_NAMES = {
-    "hang-tuan": "hằng tuần",
-    "hang-thang": "hằng tháng",
-    "hang-quy": "hằng quý",
-    "6-thang": "6 tháng",
-    "hang-nam": "hằng năm",
-}
 ROLE_NAMES = {"chu-tri": "chủ trì", "phoi-hop": "phối hợp", "thuc-hien": "thực hiện"}
 SOON_DAYS = 30
 _ASKS_DUTIES = re.compile(

@@ -21,7 +21,14 @@ from datetime import date
 
 from knowledge.vietnamese import fold, normalize
 
-RECURRENCES = ("hang-tuan", "hang-thang", "hang-quy", "6-thang", "hang-nam")
+RECURRENCE_NAMES = {  # each recurrence the texts state, by its code, with how officials read it
+    "hang-tuan": "hằng tuần",
+    "hang-thang": "hằng tháng",
+    "hang-quy": "hằng quý",
+    "6-thang": "6 tháng",
+    "hang-nam": "hằng năm",
+}
+RECURRENCES = tuple(RECURRENCE_NAMES)
 _BY_MONTHS = {1: "hang-thang", 3: "hang-quy", 6: "6-thang", 12: "hang-nam"}
 _NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "sau": 6, "muoi hai": 12}
 _N = r"(\d{1,2}|mot|hai|ba|bon|sau|muoi hai)"

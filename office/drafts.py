@@ -17,19 +17,12 @@ import yaml
 
 from base.settings import TaskDraftSettings
 from knowledge.obligations import Obligation
-from knowledge.timing import stated_day
+from knowledge.timing import RECURRENCE_NAMES, stated_day
 from knowledge.units import UnitDirectory
 from office.tasks import ASSUMED
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-RECURRENCE_NAMES = {
-    "hang-tuan": "hằng tuần",
-    "hang-thang": "hằng tháng",
-    "hang-quy": "hằng quý",
-    "6-thang": "6 tháng",
-    "hang-nam": "hằng năm",
-}
 _ROLE_NOTE = {"chu-tri": "Vai trò: chủ trì.", "phoi-hop": "Vai trò: phối hợp.", "thuc-hien": ""}
 _TITLE_LIMIT = 90
 _CODE_PART = re.compile(r"[^\w.-]+")
