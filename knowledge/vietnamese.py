@@ -22,6 +22,32 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Open syllables whose tone sits on the first vowel in the form used by the national legal database:
 # hòa, khỏe, thủy (not hoà, khoẻ, thuỷ). "qu" + y keeps the tone on y (quý), so it is excluded.
 _OPEN_DIPHTHONG = re.compile(r"(?<![qQ])([oOuU])([aAeEyY])$")
+_TONED_AEY = "àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ"
+# The words _place_tone may change: ending in o/u + a toned plain a, e or y.
+_TONE_ON_SECOND = re.compile(rf"(?<!\w)\w*?(?<![qQ])[oOuU][{_TONED_AEY}](?!\w)")
+_SPACES = re.compile(r"[ \t\u200b]+")
+# Blocks whose letters carry marks folding removes (Latin, Greek, Cyrillic); combining marks are dropped.
+_FOLDED_BLOCKS = [(0x00C0, 0x0250), (0x0370, 0x0530), (0x1E00, 0x2000)]
+
+
+def _slow_fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _fold_table() -> dict[int, str | None]:
+    """Each marked letter of the folded blocks to its bare lower-case letter, combining marks to nothing."""
+    table: dict[int, str | None] = {cp: None for cp in range(0x0300, 0x0370)}
+    for start, end in _FOLDED_BLOCKS:
+        for cp in range(start, end):
+            bare = _slow_fold(chr(cp))
+            if bare != chr(cp) and len(bare) == 1:
+                table[cp] = bare
+    table[ord("đ")] = "d"
+    return table
+
+
+_FOLD = _fold_table()
 
 
 def _place_tone(word: str) -> str:
@@ -43,14 +69,13 @@ def _place_tone(word: str) -> str:
 def normalize(text: str) -> str:
     """NFC, one spelling of Đ, tone marks placed one way (hoà -> hòa, thuỷ -> thủy), tidy spaces."""
     text = unicodedata.normalize("NFC", text).replace("\u00d0", "\u0110").replace("\u00a0", " ")
-    text = _WORD.sub(lambda m: _place_tone(m.group(0)), text)
-    return re.sub(r"[ \t\u200b]+", " ", text)
+    text = _TONE_ON_SECOND.sub(lambda m: _place_tone(m.group(0)), text)
+    return _SPACES.sub(" ", text)
 
 
 def fold(text: str) -> str:
     """Lower-case and strip every diacritic (đ -> d): the form officials type on a phone."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", text.lower()).translate(_FOLD)
 
 
 def has_diacritics(text: str) -> bool:
@@ -60,19 +85,26 @@ def has_diacritics(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     """The syllables of a text, lower-cased, accents kept."""
-    return [w.lower() for w in _WORD.findall(normalize(text))]
+    return _WORD.findall(normalize(text).lower())
+
+
+def _padded(text: str) -> str:
+    """Folded words with a space on each side, for whole-word phrase matching."""
+    return " " + fold(" ".join(_WORD.findall(normalize(text)))) + " "
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Abbreviations and stop-words, read from `knowledge/data/*.yaml`."""
+    """Abbreviations, stop-words and the thesaurus, read from `knowledge/data/*.yaml`."""
 
     abbreviations: dict[str, str]
     stopwords: frozenset[str]
+    thesaurus: tuple[tuple[str, ...], ...] = ()
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _alternatives: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(
         init=False, repr=False, compare=False
     )
+    _groups: tuple[tuple[tuple[str, str], ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keys = sorted((re.escape(fold(k)) for k in self.abbreviations), key=len, reverse=True)
@@ -85,6 +117,8 @@ class Lexicon:
             for seen, other in ((short_syllables, full_syllables), (full_syllables, short_syllables)):
                 alternatives.setdefault(seen[0], []).append((seen, other))
         object.__setattr__(self, "_alternatives", alternatives)
+        groups = tuple(tuple((phrase, _padded(phrase)) for phrase in group) for group in self.thesaurus)
+        object.__setattr__(self, "_groups", groups)
 
     def expand(self, text: str) -> str:
         """Append the full form after each abbreviation: "UBND xã" -> "UBND (Ủy ban nhân dân) xã"."""
@@ -100,6 +134,16 @@ class Lexicon:
         pieces.append(text[last:])
         return "".join(pieces)
 
+    def related(self, text: str) -> list[str]:
+        """The other phrases of every thesaurus group one of whose phrases the text names."""
+        words_of_text = _padded(text)
+        found: list[str] = []
+        for group in self._groups:
+            named = {phrase for phrase, padded in group if padded in words_of_text}
+            if named:
+                found += [phrase for phrase, _ in group if phrase not in named]
+        return list(dict.fromkeys(found))
+
     def alternatives(self, syllables: list[str]) -> list[list[str]]:
         """For folded syllables, the other spelling of each abbreviation or full form found in them."""
         found: list[list[str]] = []
@@ -112,13 +156,15 @@ class Lexicon:
 
 @cache
 def lexicon() -> Lexicon:
-    """The shipped abbreviation and stop-word lists."""
+    """The shipped abbreviation and stop-word lists and thesaurus."""
     data = resources.files("knowledge") / "data"
     abbreviations = yaml.safe_load((data / "abbreviations.yaml").read_text(encoding="utf-8"))
     stopwords = yaml.safe_load((data / "stopwords.yaml").read_text(encoding="utf-8"))
+    thesaurus = yaml.safe_load((data / "thesaurus.yaml").read_text(encoding="utf-8"))
     return Lexicon(
         abbreviations={fold(k): normalize(v) for k, v in abbreviations.items()},
         stopwords=frozenset(normalize(w).lower() for w in stopwords),
+        thesaurus=tuple(tuple(normalize(str(p)) for p in group) for group in thesaurus),
     )
 
 
@@ -139,7 +185,7 @@ def terms(text: str, *, drop_stopwords: bool = False, expand: bool = False) -> l
     """
     syllables = words(text)
     stop = lexicon().stopwords if drop_stopwords else frozenset()
-    folded = [fold(s) for s in syllables]
+    folded = fold(" ".join(syllables)).split(" ") if syllables else []
     grams = _grams([None if s in stop else f for s, f in zip(syllables, folded, strict=True)])
     if expand:
         for other in lexicon().alternatives(folded):

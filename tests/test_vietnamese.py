@@ -46,6 +46,21 @@ def test_expand_text_for_the_dense_model() -> None:
     assert lexicon().expand("Nghị định 107/2021/NĐ-CP").endswith("NĐ-CP (nghị định của Chính phủ)")
 
 
+def test_folding_and_tone_placement_run_on_whole_texts() -> None:
+    text = "Hoà giải ở cơ sở; THUỶ LỢI; Đắk Lắk; ho\u0300a; quý khuya"
+    assert normalize(text) == "Hòa giải ở cơ sở; THỦY LỢI; Đắk Lắk; hòa; quý khuya"
+    assert fold(text) == "hoa giai o co so; thuy loi; dak lak; hoa; quy khuya"
+    assert fold("Ἀθῆναι йод") == "αθηναι иод"  # marks of other alphabets go too
+
+
+def test_thesaurus_names_the_other_phrases_of_a_group() -> None:
+    related = lexicon().related("Giấy tờ của dân phải scan lại không?")
+    assert {"số hóa", "quét", "hồ sơ", "người dân"} <= set(related)
+    assert "scan" not in related and "giấy tờ" not in related  # what the question says itself
+    assert lexicon().related("so hoa giay to")[:2] == ["scan", "quét"]  # typed without accents
+    assert lexicon().related("scanner") == []  # whole words only
+
+
 def test_restorer_puts_accents_back_from_the_corpus() -> None:
     restorer = DiacriticRestorer(["Hạn nộp báo cáo kiểm điểm trước ngày 15 tháng 4.", "Nộp hồ sơ trễ hạn."])
     assert restorer.restore("han nop bao cao kiem diem") == "hạn nộp báo cáo kiểm điểm"
