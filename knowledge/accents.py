@@ -1,0 +1,120 @@
+"""Accents put back on an unaccented question, from how the loaded texts spell each syllable and pair.
+
+"han nop bao cao kiem diem" -> "hạn nộp báo cáo kiểm điểm": each folded pair of syllables, else syllable,
+takes the accented form the loaded texts use most often. The counts live in SQLite (`accent`), added when
+a document is stored and subtracted when it is removed, so nothing is rebuilt and a question reads only
+the keys it needs. Ties go to the form whose syllables are more frequent on their own, then to the first
+in alphabetical order, so the outcome never depends on the order documents were loaded in.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from knowledge.vietnamese import fold, has_diacritics, words
+
+migrations = Migrations("cchc.accents")
+
+
+@migrations()
+def m001_accent(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE accent (folded TEXT NOT NULL, accented TEXT NOT NULL, n INTEGER NOT NULL, "
+        "PRIMARY KEY (folded, accented)) WITHOUT ROWID"
+    )
+
+
+def accent_counts(texts: Iterable[str]) -> Counter[tuple[str, str]]:
+    """(folded, accented) counts of the syllables and adjacent pairs of some texts."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for text in texts:
+        syllables = words(text)
+        if not syllables:
+            continue
+        folded = fold(" ".join(syllables)).split(" ")
+        counts.update(zip(folded, syllables, strict=True))
+        pairs = [f"{a} {b}" for a, b in itertools.pairwise(syllables)]
+        folded_pairs = [f"{a} {b}" for a, b in itertools.pairwise(folded)]
+        counts.update(zip(folded_pairs, pairs, strict=True))
+    return counts
+
+
+def best_forms(rows: Iterable[tuple[str, str, int]]) -> dict[str, str]:
+    """For each folded key, its most frequent accented form (ties broken as the module says)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    unigram: dict[str, int] = {}
+    for folded, accented, n in rows:
+        found.setdefault(folded, []).append((accented, n))
+        if " " not in accented:
+            unigram[accented] = unigram.get(accented, 0) + n
+
+    def rank(form: tuple[str, int]) -> tuple[int, int, str]:
+        accented, n = form
+        return (-n, -sum(unigram.get(s, 0) for s in accented.split(" ")), accented)
+
+    return {folded: min(forms, key=rank)[0] for folded, forms in found.items()}
+
+
+def restore_with(forms: dict[str, str], text: str) -> str:
+    """Accented reading of `text` from `forms` (folded key -> accented form); accented text is left alone."""
+    if has_diacritics(text):
+        return text
+    typed = words(text)
+    out: list[str] = []
+    i = 0
+    while i < len(typed):
+        pair = f"{typed[i]} {typed[i + 1]}" if i + 1 < len(typed) else ""
+        if pair in forms:
+            out.extend(forms[pair].split(" "))
+            i += 2
+        else:
+            out.append(forms.get(typed[i], typed[i]))
+            i += 1
+    return " ".join(out)
+
+
+class AccentTable:
+    """The accent statistics of one knowledge database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        migrations.apply(db)
+        self.db = db
+
+    def add(self, texts: Iterable[str], sign: int = 1) -> None:
+        """Count the texts' syllables and pairs in (sign -1: take them out again); call inside a transaction."""
+        counts = accent_counts(texts)
+        self.db.conn.executemany(
+            "INSERT INTO accent VALUES (?, ?, ?) ON CONFLICT (folded, accented) DO UPDATE SET n = n + excluded.n",
+            [(folded, accented, sign * n) for (folded, accented), n in counts.items()],
+        )
+        if sign < 0:
+            self.db.execute("DELETE FROM accent WHERE n <= 0")
+
+    def remove(self, texts: Iterable[str]) -> None:
+        self.add(texts, sign=-1)
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM accent")
+
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM accent LIMIT 1").fetchone() is None
+
+    def restore(self, text: str) -> str:
+        """Accented reading of an unaccented text, from the counts of its own syllables and pairs."""
+        if has_diacritics(text):
+            return text
+        typed = words(text)
+        keys = sorted(set(typed) | {f"{a} {b}" for a, b in itertools.pairwise(typed)})
+        if not keys:
+            return text
+        rows: list[tuple[str, str, int]] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.execute(f"SELECT folded, accented, n FROM accent WHERE folded IN ({marks})", chunk)
+        return restore_with(best_forms(rows), text)  # the pairs' syllables are among the keys

@@ -1,0 +1,58 @@
+"""Accent restoration from counts kept in SQLite: incremental counts equal a fresh count, ties are settled
+the same way whatever the loading order."""
+
+from __future__ import annotations
+
+import random
+
+import sqlite_utils
+
+from knowledge.accents import AccentTable, accent_counts, best_forms, restore_with
+from knowledge.evaluation import load_questions, unaccented
+from tests.conftest import SAMPLE_DIRECTIVE, SHARED
+
+DIRECTIVE_TEXTS = [p for p in SAMPLE_DIRECTIVE.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+
+
+def table(*texts: str) -> AccentTable:
+    accents = AccentTable(sqlite_utils.Database(memory=True))
+    accents.add(texts)
+    return accents
+
+
+def test_accents_come_back_from_the_loaded_texts() -> None:
+    accents = table("Hạn nộp báo cáo kiểm điểm trước ngày 15 tháng 4.", "Nộp hồ sơ trễ hạn.")
+    assert accents.restore("han nop bao cao kiem diem") == "hạn nộp báo cáo kiểm điểm"
+    assert accents.restore("Hạn chót") == "Hạn chót"  # typed with accents: left alone
+    assert accents.restore("xyz bao cao") == "xyz báo cáo"
+
+
+def test_ties_do_not_depend_on_loading_order() -> None:
+    texts = ["bàn giao", "ban giao", "bán hàng", "ban hành", "ban hành"]
+    orders = (texts, texts[::-1], sorted(texts))
+    # "bàn giao" and "ban giao" are as frequent: the pair whose syllables are commoner alone wins
+    assert {table(*order).restore("ban giao") for order in orders} == {"ban giao"}
+    # a full tie goes to the first form in alphabetical order
+    assert {table(*order).restore("ban giao") for order in (["bán giao", "bàn giao"], ["bàn giao", "bán giao"])} == {
+        "bàn giao"
+    }
+
+
+def test_counts_kept_per_document_equal_a_fresh_count() -> None:
+    accents = table()
+    accents.add(DIRECTIVE_TEXTS[:40])
+    accents.add(DIRECTIVE_TEXTS[40:])
+    accents.add(["Văn bản tạm thời sẽ được gỡ bỏ."])
+    accents.remove(["Văn bản tạm thời sẽ được gỡ bỏ."])
+    stored = sorted(accents.db.execute("SELECT folded, accented, n FROM accent").fetchall())
+    fresh = sorted((f, a, n) for (f, a), n in accent_counts(DIRECTIVE_TEXTS).items())
+    assert stored == fresh
+
+
+def test_stored_and_in_memory_restoration_agree_on_the_dev_questions() -> None:
+    shuffled = random.Random(7).sample(DIRECTIVE_TEXTS, len(DIRECTIVE_TEXTS))
+    accents = table(*shuffled)
+    forms = best_forms((f, a, n) for (f, a), n in accent_counts(DIRECTIVE_TEXTS).items())
+    questions = unaccented(load_questions(SHARED / "eval" / "dev-chithi-paraphrase.yaml"))
+    for question in questions:
+        assert accents.restore(question.text) == restore_with(forms, question.text)
