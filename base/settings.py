@@ -33,7 +33,7 @@ class EmbeddingSettings(Section):
     model: str = Field("", description="For sentence-transformers: a local model folder or a hub name.")
     query_prefix: str = Field("", description="Prefix for questions (e5-style models want 'query: ').")
     passage_prefix: str = Field("", description="Prefix for clauses (e5-style models want 'passage: ').")
-    max_words: int = Field(100, ge=8, le=2000, description="Words of each passage that are embedded.")
+    max_words: int = Field(200, ge=8, le=2000, description="Words of each passage that are embedded.")
     batch_size: int = Field(32, ge=1, le=1024)
 
     @model_validator(mode="after")
@@ -53,11 +53,12 @@ class ChromaSettings(Section):
 class RetrievalSettings(Section):
     dense_weight: float = Field(0.3, ge=0, le=1, description="Share of the dense (embedding) ranking.")
     clause_weight: float = Field(
-        0.5, ge=0, le=1, description="Within the lexical share: clause-level versus whole-article BM25."
+        0.8, ge=0, le=1, description="Within the lexical share: clause-level versus whole-article BM25."
+    )
+    thesaurus_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of a thesaurus neighbour's terms against the question's own (0: off)."
     )
     dense_candidates: int = Field(300, ge=10, le=5000, description="Passages fetched from Chroma per question.")
-    bm25_k1: float = Field(1.2, gt=0, le=5)
-    bm25_b: float = Field(0.75, ge=0, le=1)
 
 
 class AnswerSettings(Section):

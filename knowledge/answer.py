@@ -60,21 +60,20 @@ class Confidence:
         return 0.45 * self.coverage + 0.25 * self.vocabulary + 0.3 * dense
 
 
-def _share(index: ClauseIndex, question_terms: list[str], found: Callable[[str], bool]) -> float:
+def _share(weights: dict[str, float], found: Callable[[str], bool]) -> float:
     """IDF-weighted share of the question's terms for which `found` holds."""
-    unique = list(dict.fromkeys(question_terms))
-    weights = [index.lexical.idf(t) for t in unique]
-    total = sum(weights)
-    return sum(w for t, w in zip(unique, weights, strict=True) if found(t)) / total if total else 0.0
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if found(t)) / total if total else 0.0
 
 
 def confidence(index: ClauseIndex, question_terms: list[str], hit: Hit) -> Confidence:
     """How far the best hit, and the loaded texts at all, cover the question."""
-    lexical = index.lexical
-    near = lexical.clause_terms[hit.position] | lexical.passage_terms[lexical.passage_of_clause[hit.position]]
+    weights = {t: index.idf(t) for t in dict.fromkeys(question_terms)}
+    near = index.near_terms(hit)
+    known = index.loaded_terms(weights)
     return Confidence(
-        coverage=_share(index, question_terms, near.__contains__),
-        vocabulary=_share(index, question_terms, lexical.known),
+        coverage=_share(weights, near.__contains__),
+        vocabulary=_share(weights, known.__contains__),
         dense=hit.dense,
     )
 

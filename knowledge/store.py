@@ -174,9 +174,14 @@ class ClauseStore:
         when the document itself is not in force that day (not yet effective, lapsed or replaced)."""
         return self.versions.clauses_in_force(doc_id, day)
 
-    def index_rows(self) -> list[IndexRow]:
-        """Every wording that can be in force on some day, with its dense passage and validity."""
-        return self.versions.index_rows()
+    def index_rows(self, doc_ids: set[str] | None = None) -> list[IndexRow]:
+        """Every wording that can be in force on some day (of these documents, when given), with its dense
+        passage and validity."""
+        return self.versions.index_rows(doc_ids)
+
+    def wording(self, key: str) -> Clause | None:
+        """The wording an index row names: a clause by its id, or one version of a changed clause."""
+        return self.clause(key) if "@" not in key else self.versions.version(key)
 
     def passage_ids(self, doc_id: str | None = None) -> set[str]:
         sql = "SELECT DISTINCT passage FROM clauses" + (" WHERE doc_id = ?" if doc_id else "")

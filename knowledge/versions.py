@@ -99,6 +99,8 @@ class IndexRow:
     passage: str
     since: str  # ISO day or "" (from the start)
     until: str  # ISO day or "" (still in force)
+    key: str  # the clause id, or the version id of one wording of a changed clause
+    order: float  # position in its document
 
 
 def _iso(day: date | None) -> str:
@@ -245,26 +247,48 @@ class Versions:
 
     # ------------------------------------------------------------------------------------- reading
 
-    def index_rows(self) -> list[IndexRow]:
-        """Every wording that can be in force on some day, for retrieval: each clause nobody changed,
-        each version of a changed one (markers of an end excluded), and no amending clause whose changes
-        all resolved (its words live on in the target's versions)."""
+    def index_rows(self, doc_ids: set[str] | None = None) -> list[IndexRow]:
+        """Every wording that can be in force on some day, for retrieval (with `doc_ids`, of those documents
+        only): each clause nobody changed, each version of a changed one (markers of an end excluded), and no
+        amending clause whose changes all resolved (its words live on in the target's versions)."""
+        if doc_ids is not None and not doc_ids:
+            return []
+        docs = sorted(doc_ids) if doc_ids is not None else []
+        of_docs = f" AND doc_id IN ({','.join('?' * len(docs))})" if docs else ""
         touched = {r[0] for r in self.db.execute("SELECT DISTINCT clause_id FROM clause_versions")}
         represented = self.represented()
         rows = [
-            IndexRow(_clause(row), row["passage"], "", "")
-            for row in self.db.table("clauses").rows_where(order_by="doc_id, ord")
+            IndexRow(_clause(row), row["passage"], "", "", row["clause_id"], row["ord"])
+            for row in self.db.table("clauses").rows_where("1 = 1" + of_docs, docs, order_by="doc_id, ord")
             if row["clause_id"] not in touched and row["clause_id"] not in represented
         ]
         marks = ",".join("?" * len(ABSENT))
         for row in self.db.table("clause_versions").rows_where(
-            f"kind NOT IN ({marks}) AND (until = '' OR since = '' OR since < until)",
-            list(ABSENT),
+            f"kind NOT IN ({marks}) AND (until = '' OR since = '' OR since < until)" + of_docs,
+            [*ABSENT, *docs],
             order_by="doc_id, position",
         ):
             version = _version_from_row(row)
-            rows.append(IndexRow(version.clause, row["passage"], row["since"], row["until"]))
+            rows.append(
+                IndexRow(version.clause, row["passage"], row["since"], row["until"], row["version_id"], row["position"])
+            )
         return rows
+
+    def version(self, version_id: str) -> Clause | None:
+        """The wording one version gives its clause (None when no version has that id)."""
+        rows = list(self.db.table("clause_versions").rows_where("version_id = ?", [version_id]))
+        return _version_from_row(rows[0]).clause if rows else None
+
+    def linked(self, doc_ids: set[str]) -> set[str]:
+        """These documents and every document linked to them through amendments, however indirectly (the
+        versions of any of them may change when one of them does)."""
+        edges = self.db.execute("SELECT doc_id, target_doc FROM amendments WHERE target_doc != ''").fetchall()
+        found, frontier = set(doc_ids), set(doc_ids)
+        while frontier:
+            step = {b for a, b in edges if a in frontier} | {a for a, b in edges if b in frontier}
+            frontier = step - found
+            found |= frontier
+        return found
 
     def represented(self) -> set[str]:
         """Amending clauses whose every change resolved onto a loaded document."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -191,40 +189,3 @@ def terms(text: str, *, drop_stopwords: bool = False, expand: bool = False) -> l
         for other in lexicon().alternatives(folded):
             grams.extend(_grams(list(other)))
     return grams
-
-
-class DiacriticRestorer:
-    """Puts accents back on an unaccented question using the spellings found in the loaded texts.
-
-    "han nop bao cao kiem diem" -> "hạn nộp báo cáo kiểm điểm": each folded bigram, else syllable, takes
-    the accented form seen most often in the corpus. Unknown syllables are left as typed.
-    """
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        unigrams: dict[str, Counter[str]] = {}
-        bigrams: dict[str, Counter[str]] = {}
-        for text in texts:
-            syllables = words(text)
-            for s in syllables:
-                unigrams.setdefault(fold(s), Counter())[s] += 1
-            for a, b in itertools.pairwise(syllables):
-                bigrams.setdefault(f"{fold(a)} {fold(b)}", Counter())[f"{a} {b}"] += 1
-        self._unigrams = {k: c.most_common(1)[0][0] for k, c in unigrams.items()}
-        self._bigrams = {k: c.most_common(1)[0][0] for k, c in bigrams.items()}
-
-    def restore(self, text: str) -> str:
-        """Accented reading of `text`; text that already has accents is returned unchanged."""
-        if has_diacritics(text):
-            return text
-        typed = words(text)
-        out: list[str] = []
-        i = 0
-        while i < len(typed):
-            pair = " ".join(typed[i : i + 2]) if i + 1 < len(typed) else ""
-            if pair and pair in self._bigrams:
-                out.extend(self._bigrams[pair].split(" "))
-                i += 2
-            else:
-                out.append(self._unigrams.get(typed[i], typed[i]))
-                i += 1
-        return " ".join(out)

@@ -73,7 +73,7 @@ def test_citations_that_no_longer_resolve_are_dropped(settings, e5) -> None:
     index = ClauseIndex(settings, embeddings=e5)
     Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
     assert answer(index, "hạn nộp báo cáo kiểm điểm").citations[0].loc == "3"
-    assert index.lexical.clauses  # the lexical index is built while khoản 3 exists
+    assert index.search("hạn nộp báo cáo kiểm điểm", k=1)[0].clause.loc == "3"  # indexed while khoản 3 exists
     index.store.db.execute("DELETE FROM clauses WHERE clause_id = 'chi-thi-cchc-thi-xa:3'")
     index.store.db.conn.commit()
     result = answer(index, "hạn nộp báo cáo kiểm điểm", top_k=5)

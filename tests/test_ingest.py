@@ -141,12 +141,12 @@ def test_failure_half_way_leaves_the_previous_index_usable(settings, hashing: Ha
 
 def test_lost_vectors_are_embedded_again_on_the_next_ingest(index: ClauseIndex, corpus: Path) -> None:
     ingest(index, corpus)
-    lost = index.vectors.get(include=[])["ids"][:3]
-    index.vectors.delete(ids=lost)
+    lost = index.vectors.collection.get(include=[])["ids"][:3]
+    index.vectors.delete(lost)
     report = ingest(index, corpus)
     assert report.added == [] and report.updated == []
     assert index.vector_count() == len(index.store.passage_ids())
-    assert set(lost) <= set(index.vectors.get(ids=lost, include=[])["ids"])
+    assert set(lost) <= index.vectors.existing(lost)
 
 
 # ------------------------------------------------------------------------------- unreadable files

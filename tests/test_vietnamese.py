@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.vietnamese import DiacriticRestorer, fold, has_diacritics, lexicon, normalize, terms
+from knowledge.vietnamese import fold, has_diacritics, lexicon, normalize, terms
 
 
 def test_tone_mark_placement_is_one_spelling() -> None:
@@ -59,10 +59,3 @@ def test_thesaurus_names_the_other_phrases_of_a_group() -> None:
     assert "scan" not in related and "giấy tờ" not in related  # what the question says itself
     assert lexicon().related("so hoa giay to")[:2] == ["scan", "quét"]  # typed without accents
     assert lexicon().related("scanner") == []  # whole words only
-
-
-def test_restorer_puts_accents_back_from_the_corpus() -> None:
-    restorer = DiacriticRestorer(["Hạn nộp báo cáo kiểm điểm trước ngày 15 tháng 4.", "Nộp hồ sơ trễ hạn."])
-    assert restorer.restore("han nop bao cao kiem diem") == "hạn nộp báo cáo kiểm điểm"
-    assert restorer.restore("Hạn chót") == "Hạn chót"  # typed with accents: left alone
-    assert restorer.restore("xyz bao cao") == "xyz báo cáo"

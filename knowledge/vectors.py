@@ -1,0 +1,129 @@
+"""Passage vectors in Chroma: embedded (on disk in the data dir) or a `chroma run` server.
+
+Embedded Chroma keeps each collection's HNSW index in the process that opened it, and chromadb shares one
+system per path within a process, so a process sees the vectors another process added only once it opens
+the store afresh. `VectorStore.reopened()` does that for a running bot after an ingest elsewhere: the new
+client is opened beside the old one, every store of the process moves to it, and the old one is stopped
+once no question still reads through it. A Chroma server needs none of this: every client sees every write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.api.client import SharedSystemClient
+from chromadb.config import Settings as ChromaClientSettings
+
+from base.settings import ChromaSettings
+
+log = logging.getLogger(__name__)
+BATCH = 500  # ids per get/delete call
+
+
+@dataclass
+class _Client:
+    """One embedded Chroma client of this process and the stores reading through it."""
+
+    client: chromadb.ClientAPI
+    users: int = 0
+
+
+_lock = threading.Lock()
+_current: dict[str, _Client] = {}  # embedded store path -> the newest client of this process
+
+
+def _settings() -> ChromaClientSettings:
+    return ChromaClientSettings(anonymized_telemetry=False)
+
+
+def _embedded(path: Path, fresh: bool) -> _Client:
+    """The process's client for an embedded store, or (fresh) a new one that becomes the process's client."""
+    key = str(path)
+    with _lock:
+        shared = _current.get(key)
+        if shared is None or fresh:
+            path.mkdir(parents=True, exist_ok=True)
+            SharedSystemClient._identifier_to_system.pop(key, None)  # else chromadb hands back the old system
+            shared = _Client(chromadb.PersistentClient(path=key, settings=_settings()))
+            _current[key] = shared
+        shared.users += 1
+        return shared
+
+
+def _release(path: Path, shared: _Client) -> None:
+    with _lock:
+        shared.users -= 1
+        if shared.users <= 0 and _current.get(str(path)) is not shared:
+            shared.client._system.stop()  # type: ignore[attr-defined]  # frees the old HNSW index
+
+
+class VectorStore:
+    """One Chroma collection of passage vectors (cosine space), embeddings supplied by the caller."""
+
+    def __init__(self, settings: ChromaSettings, path: Path, name: str, fresh: bool = False) -> None:
+        self.settings, self.path, self.name = settings, path, name
+        self._shared: _Client | None = None
+        if settings.mode == "server":
+            client = chromadb.HttpClient(host=settings.host, port=settings.port, settings=_settings())
+        else:
+            self._shared = _embedded(path, fresh)
+            client = self._shared.client
+        self.collection = self._collection(client)
+
+    def reopened(self) -> VectorStore:
+        """This store as another process has left it (embedded: a fresh client; server: itself)."""
+        if self._shared is None:
+            return self
+        return VectorStore(self.settings, self.path, self.name, fresh=True)
+
+    def close(self) -> None:
+        """Let go of the client (an old embedded client is stopped when its last store lets go)."""
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            _release(self.path, shared)
+
+    def _writable(self) -> chromadb.Collection:
+        """Writes go through the process's newest client, so that two clients never write one store."""
+        with _lock:
+            current = _current.get(str(self.path))
+        if self._shared is None or current is None or current is self._shared:
+            return self.collection
+        return self._collection(current.client)
+
+    def _collection(self, client: chromadb.ClientAPI) -> chromadb.Collection:
+        return client.get_or_create_collection(
+            name=self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def add(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metadatas: list[dict]) -> None:
+        embeddings = np.asarray(vectors, dtype=np.float32)
+        self._writable().add(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)  # type: ignore[arg-type]
+
+    def existing(self, ids: list[str]) -> set[str]:
+        """Which of these ids have a vector."""
+        found: set[str] = set()
+        for start in range(0, len(ids), BATCH):
+            found.update(self.collection.get(ids=ids[start : start + BATCH], include=[])["ids"])
+        return found
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), BATCH):
+            self._writable().delete(ids=ids[start : start + BATCH])
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def nearest(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """The k nearest passages as (id, cosine similarity), best first."""
+        if k <= 0:
+            return []
+        query = np.asarray([vector], dtype=np.float32)
+        found = self.collection.query(query_embeddings=query, n_results=k, include=["distances"])
+        distances = (found["distances"] or [[]])[0]
+        return [(passage, 1.0 - float(distance)) for passage, distance in zip(found["ids"][0], distances, strict=True)]

@@ -1,0 +1,135 @@
+"""The lexical index on disk: it ranks as a fresh build does, follows adds and removals document by document,
+and is rebuilt from SQLite (with a message) when missing or damaged."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from base.settings import Settings
+from ingest.pipeline import Ingester
+from knowledge.embeddings import HashEmbeddings
+from knowledge.evaluation import load_questions
+from knowledge.index import ClauseIndex
+from tests.conftest import DATA, SAMPLE_DIRECTIVE, SHARED, make_settings
+
+QUESTIONS = [q.text for q in load_questions(SHARED / "eval" / "dev-chithi.yaml")] + [
+    "Bộ phận Tiếp nhận mẫu báo cáo định kỳ hằng quý",
+    "tiêu chuẩn công chức làm việc tại bộ phận tiếp nhận",
+    "rà soát văn bản quy phạm pháp luật trước ngày 30 tháng 6",
+    "số hóa hồ sơ",
+]
+
+
+def ranking(index: ClauseIndex, questions: list[str] = QUESTIONS) -> list[list[tuple[str, float]]]:
+    return [[(h.clause.clause_id, round(h.score, 6)) for h in index.search(q, k=10)] for q in questions]
+
+
+def rebuilt_copy(index: ClauseIndex, tmp_path: Path, embeddings) -> ClauseIndex:
+    """A copy of the knowledge base whose lexical index and accent counts are built afresh from SQLite."""
+    copy = tmp_path / "copy"
+    shutil.copytree(index.settings.data_dir, copy)
+    fresh = ClauseIndex(make_settings(copy), embeddings=embeddings)
+    fresh.rebuild_lexical()
+    return fresh
+
+
+def corpus_with(tmp_path: Path, *files: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for file in files:
+        shutil.copy(file, folder)
+    return folder
+
+
+def test_persisted_index_ranks_as_a_fresh_build(sample_index: ClauseIndex, tmp_path: Path, e5) -> None:
+    reopened = ClauseIndex(sample_index.settings, embeddings=e5)  # opened from disk, nothing rebuilt
+    fresh = rebuilt_copy(sample_index, tmp_path, e5)
+    assert ranking(reopened) == ranking(fresh)
+    assert ranking(reopened)[0][0][0] == "chi-thi-cchc-thi-xa:3"
+
+
+def test_adds_and_removals_match_a_full_rebuild(index: ClauseIndex, tmp_path: Path, hashing: HashEmbeddings) -> None:
+    ingester = Ingester(index, show_progress=False)
+    ingester.run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "nghi-dinh-goc-mau.txt")])
+    ingester.run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "nghi-dinh-goc-mau.txt", DATA / "ke-hoach-mau.txt")])
+    assert ranking(index) == ranking(rebuilt_copy(index, tmp_path / "added", hashing))
+    report = ingester.run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "ke-hoach-mau.txt")], prune=True)
+    assert report.removed == ["nghi-dinh-goc-mau"]
+    after = ranking(index)
+    assert after == ranking(rebuilt_copy(index, tmp_path / "removed", hashing))
+    assert not any(key.startswith("nghi-dinh-goc-mau") for hits in after for key, _ in hits)
+    assert any(hits and hits[0][0].startswith("ke-hoach-mau") for hits in after)
+
+
+def test_a_changed_document_is_replaced_in_the_index(index: ClauseIndex, tmp_path: Path, hashing) -> None:
+    folder = corpus_with(tmp_path, DATA / "nghi-dinh-goc-mau.txt")
+    Ingester(index, show_progress=False).run([folder])
+    decree = folder / "nghi-dinh-goc-mau.txt"
+    decree.write_text(decree.read_text(encoding="utf-8").replace("hằng quý", "hằng tháng"), encoding="utf-8")
+    Ingester(index, show_progress=False).run([folder])
+    top = index.search("báo cáo định kỳ hằng tháng", k=1)[0]
+    assert top.clause.clause_id == "nghi-dinh-goc-mau:3.3" and "hằng tháng" in top.clause.text
+    assert ranking(index) == ranking(rebuilt_copy(index, tmp_path / "changed", hashing))
+    assert index.accents.restore("hang thang") == "hằng tháng"  # the old wording's counts went with it
+
+
+def sample_base(settings: Settings, tmp_path: Path, hashing: HashEmbeddings) -> tuple[ClauseIndex, list]:
+    index = ClauseIndex(settings, embeddings=hashing)
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "ke-hoach-mau.txt")])
+    return index, ranking(index)
+
+
+def lexical_directory(settings: Settings) -> Path:
+    (found,) = settings.data_dir.glob("lexical-*")
+    return found
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable meta", "lost segment", "half-written update"])
+def test_a_missing_or_damaged_index_is_rebuilt_with_a_message(
+    settings: Settings, tmp_path: Path, hashing: HashEmbeddings, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    _, before = sample_base(settings, tmp_path, hashing)
+    directory = lexical_directory(settings)
+    if damage == "missing":
+        shutil.rmtree(directory)
+    elif damage == "unreadable meta":
+        (directory / "clauses" / "meta.json").write_text("{not json", encoding="utf-8")
+    elif damage == "lost segment":
+        for segment in (directory / "articles").glob("*.idx"):
+            segment.unlink()
+    else:
+        ClauseIndex(settings, embeddings=hashing).store.db.execute("UPDATE lexical_state SET dirty = 1")
+    with caplog.at_level(logging.WARNING, logger="knowledge.lexical"):
+        reopened = ClauseIndex(settings, embeddings=hashing)
+        assert ranking(reopened) == before  # nothing lost
+    assert "rebuilding it from the database (2 documents)" in caplog.text
+    assert lexical_directory(settings) != directory
+
+
+def test_an_ingest_that_stopped_before_the_lexical_update_is_caught_up(
+    settings: Settings, tmp_path: Path, hashing: HashEmbeddings, caplog: pytest.LogCaptureFixture
+) -> None:
+    index, before = sample_base(settings, tmp_path, hashing)
+    index.store.db.execute("DELETE FROM lexical_docs WHERE doc_id = 'ke-hoach-mau'")
+    index.store.db.conn.commit()
+    with caplog.at_level(logging.WARNING, logger="knowledge.lexical"):
+        assert ranking(ClauseIndex(settings, embeddings=hashing)) == before
+    assert "bringing the lexical index up to date for 1 document(s)" in caplog.text
+
+
+def test_an_old_database_gets_its_accent_counts_and_index(
+    settings: Settings, tmp_path: Path, hashing: HashEmbeddings
+) -> None:
+    index, before = sample_base(settings, tmp_path, hashing)
+    for table in ("accent", "lexical_rows", "lexical_passages", "lexical_docs", "lexical_state"):
+        index.store.db.execute(f"DELETE FROM {table}")
+    index.store.db.conn.commit()
+    shutil.rmtree(lexical_directory(settings))
+    reopened = ClauseIndex(settings, embeddings=hashing)
+    assert ranking(reopened) == before
+    assert reopened.query_text("gui bao cao kiem diem") == "gửi báo cáo kiểm điểm"
