@@ -27,8 +27,7 @@ from base.settings import load  # noqa: E402
 from ingest.pipeline import Ingester  # noqa: E402
 from knowledge.answer import answer  # noqa: E402
 from knowledge.evaluation import Question, load_questions, score, unaccented  # noqa: E402
-from knowledge.index import ClauseIndex, _dense_z, _one_per_passage, _zscores  # noqa: E402
-from knowledge.vietnamese import terms  # noqa: E402
+from knowledge.index import Candidates, ClauseIndex  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DIRECTIVE_SET = SHARED / "eval" / "dev-chithi.yaml"
@@ -76,32 +75,24 @@ def report(name: str, index: ClauseIndex, questions: list[Question]) -> None:
         print(line)
 
 
-def components(index: ClauseIndex, questions: list[Question]) -> list[tuple[np.ndarray, ...]]:
-    """Per question: clause BM25 z, article BM25 z (per clause), dense z (per clause)."""
-    lexical = index.lexical
-    rows = []
-    for q in questions:
-        text = index.query_text(q.text)
-        query_terms = terms(text, drop_stopwords=True)
-        clause = _zscores(lexical.clause_scores(query_terms))
-        article = _zscores(lexical.passage_scores(query_terms))[lexical.passage_of_clause]
-        dense = _dense_z(index.dense_scores(text))[lexical.passage_of_clause]
-        rows.append((clause, article, dense))
-    return rows
+def components(index: ClauseIndex, questions: list[Question]) -> list[Candidates]:
+    """Per question: the clause, article and dense signals, computed once for every weight."""
+    return [index.candidates(q.text) for q in questions]
 
 
 def sweep_mrr(index: ClauseIndex, questions: list[Question], rows, dense_w: float, clause_w: float) -> float:
-    lexical = index.lexical
     total = 0.0
-    for q, (clause, article, dense) in zip(questions, rows, strict=True):
-        fused = (1 - dense_w) * (clause_w * clause + (1 - clause_w) * article) + dense_w * dense
-        order = _one_per_passage(np.argsort(-fused, kind="stable"), lexical.passage_of_clause, 10)
-        found = [(lexical.clauses[i].doc_id, lexical.clauses[i].loc) for i in order]
+    day = index.today()
+    for q, found in zip(questions, rows, strict=True):
+        hits = index.ranked(found, 10, dense_w, clause_w, day)
         rank = next(
             (
                 i + 1
-                for i, (d, loc) in enumerate(found)
-                if any(d == gd and (loc == gl or loc.startswith(gl + ".")) for gd, gl in q.gold)
+                for i, hit in enumerate(hits)
+                if any(
+                    hit.clause.doc_id == gd and (hit.clause.loc == gl or hit.clause.loc.startswith(gl + "."))
+                    for gd, gl in q.gold
+                )
             ),
             None,
         )

