@@ -172,6 +172,7 @@ class Ingester:
                 self.index.remove_document(doc_id)
                 report.removed.append(doc_id)
         self.index.repair_vectors()  # what an earlier crash left unembedded
+        self.index.compact_lexical()
         report.obligations = ObligationRegister.of(self.index.store, self.index.settings).sync()
         return report
 

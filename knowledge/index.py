@@ -42,6 +42,7 @@ from knowledge.accents import AccentTable
 from knowledge.embeddings import build_embeddings, embedding_name
 from knowledge.lexical import FOREVER, ClauseHits, LexicalIndex, LexicalSnapshot, Row
 from knowledge.numbers import numbers_in_words
+from knowledge.provisions import is_lead_in, is_point
 from knowledge.records import Clause, DocumentMeta
 from knowledge.store import ClauseStore
 from knowledge.vectors import VectorStore
@@ -106,7 +107,8 @@ class StoreSource:
         self.store = store
 
     def rows(self, doc_ids: set[str] | None) -> list[Row]:
-        """Every wording of these documents that is in force on some day, with its validity."""
+        """Every wording of these documents that is in force on some day, with its validity; a point is
+        read with the lead-in of its clause (as it is quoted)."""
         return [
             Row(
                 r.key,
@@ -116,6 +118,7 @@ class StoreSource:
                 r.order,
                 _ordinal(r.since, 0),
                 _ordinal(r.until, FOREVER),
+                _lead_in(r.clause),
             )
             for r in self.store.index_rows(doc_ids)
         ]
@@ -125,6 +128,10 @@ class StoreSource:
 
     def related(self, doc_ids: set[str]) -> set[str]:
         return self.store.versions.linked(doc_ids)
+
+
+def _lead_in(clause: Clause) -> str:
+    return clause.context if is_point(clause.loc) and is_lead_in(clause.context) else ""
 
 
 def _ordinal(day: str, unbounded: int) -> int:
@@ -243,6 +250,11 @@ class ClauseIndex:
             self.accents.remove(old_texts)
         self.lexical.sync(touched, source)
         self._delete_vectors(old)
+
+    def compact_lexical(self) -> None:
+        """After an ingest that changed or removed wordings: the lexical index as a fresh build has it."""
+        if self.lexical.compact(StoreSource(self.store)):
+            log.info("lexical index rebuilt after changes, as a fresh build")
 
     def rebuild_lexical(self) -> None:
         """Rebuild the lexical index and the accent statistics from SQLite."""

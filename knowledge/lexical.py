@@ -57,6 +57,12 @@ def m001_mirror(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE lexical_docs (doc_id TEXT PRIMARY KEY, stamp TEXT NOT NULL)")
 
 
+@migrations()
+def m002_deleted(db: sqlite_utils.Database) -> None:
+    """Entries deleted since the last build: tantivy counts them in BM25's statistics until it merges."""
+    db.execute("ALTER TABLE lexical_state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
+
+
 @dataclass(frozen=True)
 class Row:
     """One retrievable wording as the lexical index takes it."""
@@ -68,11 +74,16 @@ class Row:
     order: float  # position in its document
     since: int = 0  # first day in force (date ordinal; 0: from the start)
     until: int = FOREVER  # first day no longer in force
+    lead: str = ""  # read with the text in the clause index only (a point's lead-in)
 
     @property
     def digest(self) -> str:
-        content = f"{self.passage}|{self.order}|{self.since}|{self.until}|{self.text}"
+        content = f"{self.passage}|{self.order}|{self.since}|{self.until}|{self.lead}|{self.text}"
         return hashlib.sha1(content.encode("utf-8")).hexdigest()
+
+    def clause_terms(self) -> list[str]:
+        """The terms the clause index holds for this wording (its article holds those of `text` only)."""
+        return terms(f"{self.lead}\n{self.text}" if self.lead else self.text, expand=True)
 
 
 @dataclass(frozen=True)
@@ -300,6 +311,17 @@ class LexicalIndex:
             else:
                 self._sync(set(doc_ids), source, stamps)
 
+    def compact(self, source: Source) -> bool:
+        """Rebuild the indexes when entries were deleted or rewritten since the last build, so that BM25's
+        statistics are those of a fresh build (tantivy keeps counting deleted entries until it merges
+        their segment); True when it rebuilt."""
+        with self._locked():
+            row = self.db.execute("SELECT deleted FROM lexical_state").fetchone()
+            if not row or not row[0]:
+                return False
+            self._rebuild(source.rows(None), source.stamps())
+            return True
+
     def rebuild(self, source: Source) -> None:
         """Build both indexes afresh from `source`, in a new directory the readers then move to."""
         with self._locked():
@@ -318,7 +340,14 @@ class LexicalIndex:
         rids = {row.key: first_rid + i for i, row in enumerate(rows)}
         tokens = [terms(row.text, expand=True) for row in rows]
         clauses, articles = _open_tantivy(root / "clauses", "clauses"), _open_tantivy(root / "articles", "articles")
-        _write(clauses, [], [(rids[r.key], pids[r.passage], r, t) for r, t in zip(rows, tokens, strict=True)])
+        _write(
+            clauses,
+            [],
+            [
+                (rids[r.key], pids[r.passage], r, r.clause_terms() if r.lead else t)
+                for r, t in zip(rows, tokens, strict=True)
+            ],
+        )
         by_passage: dict[int, list[str]] = {}
         for row, row_tokens in zip(rows, tokens, strict=True):
             by_passage.setdefault(pids[row.passage], []).extend(row_tokens)
@@ -335,7 +364,11 @@ class LexicalIndex:
             )
             self.db.conn.executemany("INSERT INTO lexical_docs VALUES (?, ?)", list(stamps.items()))
             generation = (old[1] if old else 0) + 1
-            self.db.execute("INSERT INTO lexical_state VALUES (1, ?, ?, ?, 0)", [directory, generation, os.getpid()])
+            self.db.execute(
+                "INSERT INTO lexical_state (id, directory, generation, writer_pid, dirty, deleted) "
+                "VALUES (1, ?, ?, ?, 0, 0)",
+                [directory, generation, os.getpid()],
+            )
         self._indexes = None
         self._remove_old(keep=directory)
 
@@ -411,6 +444,7 @@ class LexicalIndex:
             touched = {held[key][1] for key in gone}
             for chunk in _chunks(gone_rids):
                 self.db.execute(f"DELETE FROM lexical_rows WHERE rid IN ({_marks(chunk)})", chunk)
+            before = self.passage_ids(row.passage for row in desired.values())
             pids = self._passage_ids({row.passage for row in desired.values()})
             added = []
             for row in new:
@@ -419,16 +453,19 @@ class LexicalIndex:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [row.key, row.doc_id, pids[row.passage], row.order, row.since, row.until, row.digest],
                 )
-                added.append((int(cursor.lastrowid or 0), pids[row.passage], row, terms(row.text, expand=True)))
+                added.append((int(cursor.lastrowid or 0), pids[row.passage], row, row.clause_terms()))
                 touched.add(pids[row.passage])
         clauses, articles = self._open(state[0])
         _write(clauses, gone_rids, added)
         by_passage = self._article_terms(touched, desired, pids)
         _write_articles(articles, sorted(touched), by_passage)
+        rewritten = len(gone_rids) + len(touched & set(before.values()))
         with self.db.atomic():
             self.db.execute("DELETE FROM lexical_passages WHERE pid NOT IN (SELECT DISTINCT pid FROM lexical_rows)")
             self.db.execute(
-                "UPDATE lexical_state SET dirty = 0, generation = generation + 1, writer_pid = ?", [os.getpid()]
+                "UPDATE lexical_state SET dirty = 0, generation = generation + 1, writer_pid = ?, "
+                "deleted = deleted + ?",
+                [os.getpid(), rewritten],
             )
 
     def _passage_ids(self, passages: set[str]) -> dict[str, int]:

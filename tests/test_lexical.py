@@ -133,3 +133,18 @@ def test_an_old_database_gets_its_accent_counts_and_index(
     reopened = ClauseIndex(settings, embeddings=hashing)
     assert ranking(reopened) == before
     assert reopened.query_text("gui bao cao kiem diem") == "gửi báo cáo kiểm điểm"
+
+
+def test_a_removal_updates_in_place_then_the_ingest_compacts(
+    index: ClauseIndex, tmp_path: Path, hashing: HashEmbeddings
+) -> None:
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "ke-hoach-mau.txt")])
+    directory = lexical_directory(index.settings)
+    index.remove_document("ke-hoach-mau")  # in place: same directory, the plan's entries deleted
+    assert lexical_directory(index.settings) == directory
+    fresh = rebuilt_copy(index, tmp_path / "fresh", hashing)
+    keys = lambda i: [[key for key, _ in hits] for hits in ranking(i)]  # noqa: E731
+    assert keys(index) == keys(fresh)
+    index.compact_lexical()  # what the ingest command does at its end: BM25 statistics as a fresh build's
+    assert lexical_directory(index.settings) != directory
+    assert ranking(index) == ranking(fresh)
