@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,26 @@ def test_a_removal_updates_in_place_then_the_ingest_compacts(
     index.compact_lexical()  # what the ingest command does at its end: BM25 statistics as a fresh build's
     assert lexical_directory(index.settings) != directory
     assert ranking(index) == ranking(fresh)
+
+
+def test_the_index_follows_the_wording_in_force_as_a_fresh_build_does(
+    index: ClauseIndex, tmp_path: Path, hashing: HashEmbeddings
+) -> None:
+    cases = DATA / "hop-nhat"
+    base, amending = cases / "nd-99-2026-goc.txt", cases / "nd-100-2026-sua-doi.txt"
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, base)])
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, base, amending)])  # rewrites 99's wordings
+    fresh = rebuilt_copy(index, tmp_path / "fresh", hashing)
+    questions = ["Thời hạn kiểm tra tính đầy đủ của hồ sơ là bao lâu?", "công chức thu phí, lệ phí như thế nào"]
+    for day in (date(2026, 6, 1), date(2026, 11, 29)):
+        held = [
+            [(h.clause.clause_id, h.clause.text, round(h.score, 6)) for h in index.search(q, as_of=day)]
+            for q in questions
+        ]
+        assert held == [
+            [(h.clause.clause_id, h.clause.text, round(h.score, 6)) for h in fresh.search(q, as_of=day)]
+            for q in questions
+        ]
+    before, after = (index.search(questions[0], k=1, as_of=date(2026, d[0], d[1]))[0] for d in ((6, 1), (11, 29)))
+    assert before.clause.clause_id == after.clause.clause_id == "nd-99-2026-goc:3.1"
+    assert before.clause.text != after.clause.text and "02 giờ" in after.clause.text
