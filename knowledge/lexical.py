@@ -99,7 +99,7 @@ class Hits:
 
         When the index returned every entry that matches, the others score exactly 0 and z is exact over the
         whole index; when the hits were cut at `limit`, z is taken over the hits and the rest sit at the
-        lowest hit's value (the retrieval research found no loss in ranking).
+        lowest hit's value (an approximation that loses ranking quality when `limit` is small).
         """
         if not len(self.scores):
             return self.scores, 0.0
