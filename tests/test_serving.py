@@ -71,7 +71,7 @@ async def test_a_serving_bot_answers_from_a_document_another_process_ingested(
     plan.mkdir()
     shutil.copy(DATA / "ke-hoach-mau.txt", plan)
 
-    async with running_bot(settings, stand_in, index, users):
+    async with running_bot(settings, stand_in, index, users) as application:
         assert PLAN_DEADLINE not in await reply(stand_in, QUESTION)
         assert someone_serving(settings.data_dir)
 
@@ -90,4 +90,5 @@ async def test_a_serving_bot_answers_from_a_document_another_process_ingested(
             await asyncio.sleep(1)
             answers.append(await reply(stand_in, QUESTION))
         assert PLAN_DEADLINE in answers[-1] and "Kế hoạch" in answers[-1], answers[-1]
+    await application.post_shutdown(application)  # type: ignore[misc]  # run_polling's last step
     assert not someone_serving(settings.data_dir)
