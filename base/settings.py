@@ -61,9 +61,30 @@ class RetrievalSettings(Section):
     dense_candidates: int = Field(300, ge=10, le=5000, description="Passages fetched from Chroma per question.")
 
 
+class DecisionSettings(Section):
+    """When to answer, when to offer the nearest clauses as suggestions, when to say nothing was found.
+
+    coverage: share of the question's terms (weighted by their rarity in general legal text) found in the
+    best clause or its article; vocabulary: the same share over everything loaded; margin: cosine of the
+    best passage minus the best cosine over the background of laws not loaded. Chosen by cross-validation
+    (bench/retrieval_quality.py); the `_alone` pair serves embedding models without background vectors.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer_coverage: float = Field(0.28, ge=0, le=1, description="Answer only when coverage reaches this ...")
+    answer_margin: float = Field(-0.06, ge=-1, le=1, description="... and the margin reaches this.")
+    suggest_vocabulary: float = Field(0.3, ge=0, le=1, description="Below this vocabulary: plain 'not found'.")
+    suggest_margin: float = Field(-0.06, ge=-1, le=1, description="Below this margin: plain 'not found'.")
+    answer_coverage_alone: float = Field(0.38, ge=0, le=1, description="Without background vectors: answer.")
+    suggest_vocabulary_alone: float = Field(0.3, ge=0, le=1, description="Without background vectors: suggest.")
+
+
 class AnswerSettings(Section):
     min_confidence: float = Field(0.5, ge=0, le=1, description="Below this the assistant abstains.")
+    decision: DecisionSettings = Field(default_factory=DecisionSettings)
     related: int = Field(3, ge=0, le=10, description="Related clauses listed after the best one.")
+    suggestions: int = Field(3, ge=1, le=5, description="Nearest clauses offered when nothing answers directly.")
     max_question_chars: int = Field(1000, ge=10, le=10000)
 
 

@@ -181,6 +181,7 @@ class ClauseIndex:
         self._lock = threading.Lock()
         self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
         self._state_db: sqlite3.Connection | None = None
+        self._last_query: tuple[str, list[float]] = ("", [])
 
     # ----------------------------------------------------------------------------------- components
 
@@ -428,10 +429,18 @@ class ClauseIndex:
         k = min(self.settings.retrieval.dense_candidates, view.lexical.article_count)
         if k <= 0:
             return {}
-        vector = self.embeddings.embed_query(lexicon().expand(text))
+        vector = self.query_vector(text)
         found = view.vectors.nearest(vector, k)
         pids = self.lexical.passage_ids(passage for passage, _ in found)
         return {pids[passage]: cosine for passage, cosine in found if passage in pids}
+
+    def query_vector(self, text: str) -> list[float]:
+        """The embedding of a question's retrieval text (the last one is kept: ranking and the answer
+        decision embed a question once)."""
+        last = self._last_query
+        if last[0] != text or not last[1]:
+            last = self._last_query = (text, self.embeddings.embed_query(lexicon().expand(text)))
+        return last[1]
 
     def search(self, question: str, k: int = 10, as_of: date | None = None) -> list[Hit]:
         """The k best clauses for a question, best first, in their wording in force on `as_of` (today)."""
