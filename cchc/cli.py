@@ -412,29 +412,41 @@ def _history_line(store: ClauseStore, version: Version, day: date) -> str:
 
 @cli.command(name="eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--unaccented/--no-unaccented", default=True, help="Also score the questions typed without accents.")
+@click.option("--unaccented/--no-unaccented", default=True, help="Also ask the questions typed without accents.")
+@click.option("--cv", "cross", is_flag=True, help="Also cross-validate the answer thresholds over the files.")
 @click.pass_context
-def eval_command(ctx: click.Context, files: tuple[Path, ...], unaccented: bool) -> None:
-    """Print hit@1, hit@3, MRR@10 and the abstention rate for question files.
+def eval_command(ctx: click.Context, files: tuple[Path, ...], unaccented: bool, cross: bool) -> None:
+    """Print ranking (hit@1, hit@3, MRR@10) and the three outcomes for question files.
+
+    With --cv, the thresholds of `answer.decision` are also chosen by 5-fold cross-validation over all
+    the files' questions pooled, and each file is scored under thresholds chosen without it.
 
     \b
     Example:
         cchc eval ../shared/eval/dev-chithi.yaml
+        cchc eval --cv ../shared/eval/*.yaml tests/data/calibration-*.yaml
     """
-    from knowledge.answer import answer
-    from knowledge.evaluation import load_questions, score
+    from knowledge.evaluation import cross_validate, load_questions, observe, outcome_shares, score
     from knowledge.evaluation import unaccented as strip_accents
 
     index = _index(ctx)
-
-    def ask(text: str) -> Answer:
-        return answer(index, text, top_k=10)
-
+    trials = []
     for path in files:
         questions = load_questions(path)
-        click.echo("\n".join(score(questions, ask).lines(path.name)))
-        if unaccented:
-            click.echo("\n".join(score(strip_accents(questions), ask).lines(f"{path.name} (unaccented)")))
+        trials += [observe(index, q) for q in questions + (strip_accents(questions) if unaccented else [])]
+    sources = [t.question.source for t in trials]
+    shares = outcome_shares(trials, index.settings.answer.decision)
+    for source in dict.fromkeys(sources):
+        rows = [i for i, s in enumerate(sources) if s == source]
+        click.echo("\n".join(score([trials[i] for i in rows], shares[rows]).lines(source)))
+    if cross:
+        validated = cross_validate(trials)
+        click.echo("\nCross-validated (5 folds x 10): thresholds chosen most often:")
+        for thresholds, n in validated.common(2):
+            click.echo(f"  {n} folds: {thresholds.model_dump()}")
+        for source in dict.fromkeys(sources):
+            rows = [i for i, s in enumerate(sources) if s == source]
+            click.echo("\n".join(score([trials[i] for i in rows], validated.shares[rows]).lines(f"{source}, CV")))
 
 
 @cli.command()

@@ -141,9 +141,10 @@ def test_eval_prints_the_metrics(data_dir: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     output = run(data_dir, "eval", str(questions)).output
-    assert "q.yaml: 2 questions (1 in scope)" in output and "q.yaml (unaccented)" in output
-    assert re.search(r"hit@1\s+1\.000", output) and re.search(r"MRR@10\s+1\.000", output)
-    assert "out of scope abstained 1.000" in output
+    assert "q.yaml: 2 questions (1 in scope, 1 out of scope)" in output and "q.yaml (unaccented): 2" in output
+    assert re.search(r"hit@1 1\.000  hit@3 1\.000  MRR@10 1\.000", output)
+    assert re.search(r"in scope +answered 1\.000 \(right 1\.000\)", output)
+    assert re.search(r"out of scope +answered 0\.000 +suggested 0\.000 +refused 1\.000", output)
 
 
 def test_ingest_exit_code_says_a_file_failed(data_dir: Path, tmp_path: Path) -> None:

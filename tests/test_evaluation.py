@@ -1,0 +1,157 @@
+"""Evaluation: question files, scores of the three outcomes, folds and cross-validation on a small set."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from base.settings import DecisionSettings
+from knowledge.decision import Outcome, Signals
+from knowledge.evaluation import (
+    Question,
+    Trial,
+    choose_thresholds,
+    cross_validate,
+    fold_choices,
+    folds,
+    held_out,
+    load_questions,
+    outcome_shares,
+    score,
+    unaccented,
+)
+
+DOC = "chi-thi"
+
+
+def trial(n: int, gold: str | None, rank: int, coverage: float, vocabulary: float, margin: float | None) -> Trial:
+    """A question asked: gold at `rank` (0 = not in the top 10) with the given signals."""
+    golden = ((DOC, gold),) if gold else ()
+    ranked = [(DOC, f"x{i}") for i in range(10)]
+    if gold and rank:
+        ranked[rank - 1] = (DOC, gold)
+    question = Question(f"câu hỏi {n}", golden, key=f"q{n}", source="set.yaml")
+    return Trial(question, tuple(ranked), Signals(coverage, vocabulary, margin))
+
+
+def small_set(seed: int = 0) -> list[Trial]:
+    """40 in-scope questions with high coverage and 20 out-of-scope ones with low coverage (plus noise)."""
+    rng = np.random.default_rng(seed)
+    trials = [
+        trial(i, str(i % 5 + 1), 2 - bool(i % 4), rng.uniform(0.45, 0.9), rng.uniform(0.6, 1), rng.uniform(-0.02, 0.05))
+        for i in range(40)
+    ]
+    trials += [
+        trial(100 + i, None, 0, rng.uniform(0.0, 0.3), rng.uniform(0.0, 0.6), rng.uniform(-0.1, 0.0)) for i in range(20)
+    ]
+    return trials
+
+
+def test_question_files_of_both_formats(tmp_path: Path) -> None:
+    directive = tmp_path / "set.yaml"
+    directive.write_text(
+        "doc_id: d\nquestions:\n  - {q: 'Hạn nộp?', loc: '3', also: ['5']}\n  - {q: 'Giá vàng?', out_of_scope: true}\n",
+        encoding="utf-8",
+    )
+    laws = tmp_path / "dev.json"
+    laws.write_text('{"questions": [{"q": "Luật", "gold": [{"doc_id": "l", "loc": 7}]}]}', encoding="utf-8")
+    first, second = load_questions(directive)
+    assert first.gold == (("d", "3"), ("d", "5")) and first.stratum == "d:3" and first.source == "set.yaml"
+    assert not second.in_scope and second.stratum == "out of scope"
+    assert load_questions(laws)[0].gold == (("l", "7"),)
+    typed = unaccented([first])[0]
+    assert typed.text == "han nop?" and typed.group == first.group and typed.source == "set.yaml (unaccented)"
+
+
+def test_rank_counts_a_clause_inside_the_gold_one() -> None:
+    question = Question("q", ((DOC, "2"),))
+    assert Trial(question, ((DOC, "1"), (DOC, "2.c")), None).rank == 2
+    assert Trial(question, ((DOC, "1"), (DOC, "20")), None).rank is None
+    assert Trial(question, (), None).outcome(DecisionSettings()) is Outcome.NOT_FOUND
+
+
+def test_scores_count_each_outcome_as_such() -> None:
+    trials = [
+        trial(1, "3", 1, 0.9, 0.9, 0.02),  # answered right
+        trial(2, "3", 2, 0.9, 0.9, 0.02),  # answered, gold second
+        trial(3, "3", 3, 0.1, 0.9, 0.0),  # suggested, gold among the three
+        trial(4, "3", 5, 0.1, 0.9, 0.0),  # suggested, gold not among them
+        trial(5, "3", 0, 0.0, 0.1, -0.2),  # refused
+        trial(6, None, 0, 0.9, 0.9, 0.02),  # out of scope, answered
+        trial(7, None, 0, 0.0, 0.0, -0.2),  # out of scope, refused
+    ]
+    scores = score(trials, outcome_shares(trials, DecisionSettings()))
+    assert (scores.questions, scores.in_scope) == (7, 5)
+    assert scores.hit_at_1 == pytest.approx(0.2) and scores.hit_at_3 == pytest.approx(0.6)
+    assert scores.mrr_at_10 == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 5) / 5)
+    assert (scores.answered, scores.answered_right) == (pytest.approx(0.4), pytest.approx(0.2))
+    assert (scores.suggested, scores.suggested_with_gold) == (pytest.approx(0.4), pytest.approx(0.2))
+    assert scores.refused == pytest.approx(0.2)
+    assert (scores.out_of_scope_answered, scores.out_of_scope_refused) == (0.5, 0.5)
+    assert "answered 0.400 (right 0.200)" in "\n".join(scores.lines("set"))
+
+
+def test_folds_keep_a_questions_forms_together_and_spread_each_gold_clause() -> None:
+    questions = [t.question for t in small_set()]
+    questions += unaccented(questions)
+    test_folds = folds(questions, k=5, seed=3)
+    assert sorted(np.concatenate(test_folds).tolist()) == list(range(len(questions)))
+    for fold in test_folds:
+        groups = {questions[i].group for i in fold}
+        assert sum(q.group in groups for q in questions) == len(fold)  # both forms of each question
+        per_stratum = Counter(questions[i].stratum for i in fold)
+        assert per_stratum["out of scope"] == 8  # 20 questions x 2 forms over 5 folds
+        # 8 questions per gold clause over 5 folds: 1 or 2 in each, in both forms
+        assert all(n in (2, 4) for s, n in per_stratum.items() if s != "out of scope")
+    assert [f.tolist() for f in folds(questions, 5, seed=3)] == [f.tolist() for f in test_folds]
+    assert [f.tolist() for f in folds(questions, 5, seed=4)] != [f.tolist() for f in test_folds]
+
+
+def test_thresholds_chosen_between_the_classes() -> None:
+    trials = small_set()
+    chosen = choose_thresholds(trials, np.arange(len(trials)))
+    out_cov = max(t.signals.coverage for t in trials if t.signals and not t.question.in_scope)
+    in_cov = min(t.signals.coverage for t in trials if t.signals and t.question.in_scope)
+    assert out_cov < chosen.answer_coverage <= in_cov
+    assert out_cov < chosen.answer_coverage_alone <= in_cov
+    shares = outcome_shares(trials, chosen)
+    scope = np.array([t.question.in_scope for t in trials])
+    assert shares[scope, 0].all() and not shares[~scope, 0].any()
+
+
+def test_trials_without_margin_use_the_thresholds_alone() -> None:
+    thresholds = DecisionSettings(answer_coverage=0.9, answer_coverage_alone=0.3, suggest_vocabulary_alone=0.5)
+    assert Signals(0.5, 0.9, None).outcome(thresholds) is Outcome.ANSWER
+    assert Signals(0.2, 0.6, None).outcome(thresholds) is Outcome.SUGGEST
+    assert Signals(0.2, 0.4, None).outcome(thresholds) is Outcome.NOT_FOUND
+    assert Signals(0.5, 0.9, 0.0).outcome(thresholds) is Outcome.SUGGEST
+
+
+def test_cross_validation_scores_each_question_held_out() -> None:
+    trials = small_set()
+    # one out-of-scope question looks in scope: tuned on all, the thresholds may fit it; held out, it is
+    # answered whenever the thresholds were chosen without it
+    trials[-1] = trial(999, None, 0, 0.8, 0.9, 0.03)
+    validated = cross_validate(trials, k=5, repeats=4)
+    assert validated.shares.shape == (len(trials), 3)
+    assert np.allclose(validated.shares.sum(axis=1), 1.0)
+    assert sum(validated.picks.values()) == 20
+    assert validated.shares[-1, 0] == 1.0  # the look-alike is answered when held out
+    scope = np.array([t.question.in_scope for t in trials])
+    assert validated.shares[scope, 0].mean() > 0.95
+    assert validated.shares[~scope][:-1, 0].max() == 0.0
+
+
+def test_held_out_values_come_from_settings_chosen_without_the_question() -> None:
+    questions = [t.question for t in small_set()]
+    # setting 0 is best on every question but one; setting 1 only on that one
+    table = np.zeros((2, len(questions)))
+    table[0, :] = 1.0
+    table[0, 7], table[1, 7] = 0.0, 1.0
+    choices = fold_choices(table, questions, k=5, repeats=3)
+    assert len(choices) == 15 and all(c.setting == 0 for c in choices)
+    values = held_out(table, choices)
+    assert values[7] == 0.0 and values[np.arange(len(questions)) != 7].min() == 1.0
