@@ -3,7 +3,7 @@ VENV := .venv
 PIP := $(VENV)/bin/python -m pip
 CCHC := $(VENV)/bin/cchc
 
-.PHONY: install install-test run test lint bench
+.PHONY: install install-test run test lint bench background
 
 $(VENV)/bin/python:
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install-test
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
 
+# Benches run as modules from the project root (python -m bench.NAME), through the packages' public APIs.
 bench: install
-	$(VENV)/bin/python bench/retrieval_quality.py
-	$(VENV)/bin/python bench/performance.py
+	$(VENV)/bin/python -m bench.retrieval_quality
+	$(VENV)/bin/python -m bench.performance
+
+# The shipped background (knowledge/data/background) from the 18 laws beside the project; about 15 minutes.
+background: install
+	$(VENV)/bin/python -m ingest.background ../shared/legal-bench/laws

@@ -72,16 +72,15 @@ class DecisionSettings(Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    answer_coverage: float = Field(0.28, ge=0, le=1, description="Answer only when coverage reaches this ...")
-    answer_margin: float = Field(-0.06, ge=-1, le=1, description="... and the margin reaches this.")
-    suggest_vocabulary: float = Field(0.3, ge=0, le=1, description="Below this vocabulary: plain 'not found'.")
-    suggest_margin: float = Field(-0.06, ge=-1, le=1, description="Below this margin: plain 'not found'.")
-    answer_coverage_alone: float = Field(0.38, ge=0, le=1, description="Without background vectors: answer.")
-    suggest_vocabulary_alone: float = Field(0.3, ge=0, le=1, description="Without background vectors: suggest.")
+    answer_coverage: float = Field(0.36, ge=0, le=1, description="Answer only when coverage reaches this ...")
+    answer_margin: float = Field(-0.065, ge=-1, le=1, description="... and the margin reaches this.")
+    suggest_vocabulary: float = Field(0.36, ge=0, le=1, description="Below this vocabulary: plain 'not found'.")
+    suggest_margin: float = Field(-0.065, ge=-1, le=1, description="Below this margin: plain 'not found'.")
+    answer_coverage_alone: float = Field(0.42, ge=0, le=1, description="Without background vectors: answer.")
+    suggest_vocabulary_alone: float = Field(0.36, ge=0, le=1, description="Without background vectors: suggest.")
 
 
 class AnswerSettings(Section):
-    min_confidence: float = Field(0.5, ge=0, le=1, description="Below this the assistant abstains.")
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
     related: int = Field(3, ge=0, le=10, description="Related clauses listed after the best one.")
     suggestions: int = Field(3, ge=1, le=5, description="Nearest clauses offered when nothing answers directly.")

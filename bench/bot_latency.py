@@ -1,6 +1,6 @@
 """Bot latency and memory: `cchc serve` as its own process against the Bot API stand-in on 127.0.0.1.
 
-    .venv/bin/python bench/bot_latency.py [--questions 100] [--duties 60] [--officials 20] [--rounds 10]
+    .venv/bin/python -m bench.bot_latency [--questions 100] [--duties 60] [--officials 20] [--rounds 10]
                                           [--staff 12000]
 
 Prints the time from an update arriving at the stand-in to the bot's reply reaching it (p50/p95/max):
@@ -29,8 +29,10 @@ from pathlib import Path
 import psutil
 import yaml
 
+from knowledge.evaluation import load_questions
+from tests.botapi import BotApiStandIn, message_update
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 CCHC = Path(sys.executable).with_name("cchc")
 OFFICIAL = 4242
@@ -38,9 +40,6 @@ OFFICIAL_XA = 4243
 DUTY_QUESTIONS = ["Đơn vị tôi phải làm gì?", "Việc nào sắp đến hạn?", "Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?"]
 FIRST_COLLEAGUE = 5000
 STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
-
-from knowledge.evaluation import load_questions  # noqa: E402
-from tests.botapi import BotApiStandIn, message_update  # noqa: E402
 
 
 def prepare(work: Path, officials: int, staff: int) -> tuple[Path, Path]:

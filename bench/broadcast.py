@@ -1,7 +1,7 @@
 """Announcement figures: delivery time for 1,000 and 5,000 recipients against the rate-limit bound, and the
 latency of questions asked while a broadcast goes out.
 
-    .venv/bin/python bench/broadcast.py [--sizes 1000 5000]
+    .venv/bin/python -m bench.broadcast [--sizes 1000 5000]
 
 The real Application (PTB's AIORateLimiter at telegram.messages_per_second) sends to the Bot API stand-in
 on 127.0.0.1; the bound is recipients / messages_per_second. While the largest broadcast runs, an official
@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+from base.database import open_database
+from base.settings import load
+from ingest.pipeline import Ingester
+from knowledge.index import ClauseIndex
+from office.broadcasts import Audience, Outbox
+from office.users import UserStore
+from tests.bot_harness import add_officials, running_bot
+from tests.botapi import BotApiStandIn, message_update
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from base.database import open_database  # noqa: E402
-from base.settings import load  # noqa: E402
-from ingest.pipeline import Ingester  # noqa: E402
-from knowledge.index import ClauseIndex  # noqa: E402
-from office.broadcasts import Audience, Outbox  # noqa: E402
-from office.users import UserStore  # noqa: E402
-from tests.bot_harness import add_officials, running_bot  # noqa: E402
-from tests.botapi import BotApiStandIn, message_update  # noqa: E402
-
 ASKER = 4242
 QUESTIONS = [
     "Báo cáo kiểm điểm gửi về đâu?",

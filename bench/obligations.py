@@ -1,6 +1,6 @@
 """Obligation register figures: extraction quality on the hand annotations, build time on the 18 laws.
 
-    .venv/bin/python bench/obligations.py
+    .venv/bin/python -m bench.obligations
 
 1. for each annotated document of tests/data/obligations/gold.yaml: precision and recall of (clause, unit)
    pairs and of (clause, unit, role) triples, deadlines / recurrences / terms right, units a list leaves out;
@@ -12,25 +12,22 @@
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from base.database import open_database
+from base.settings import load
+from ingest.structure import parse
+from knowledge.obligation_eval import load_gold, score
+from knowledge.obligations import extract
+from knowledge.records import DocumentMeta
+from knowledge.register import ObligationRegister
+from knowledge.store import ClauseStore
+from knowledge.units import UnitDirectory
+from tests.conftest import OBLIGATIONS
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from base.database import open_database  # noqa: E402
-from base.settings import load  # noqa: E402
-from ingest.structure import parse  # noqa: E402
-from knowledge.obligation_eval import load_gold, score  # noqa: E402
-from knowledge.obligations import extract  # noqa: E402
-from knowledge.records import DocumentMeta  # noqa: E402
-from knowledge.register import ObligationRegister  # noqa: E402
-from knowledge.store import ClauseStore  # noqa: E402
-from knowledge.units import UnitDirectory  # noqa: E402
-from tests.conftest import OBLIGATIONS  # noqa: E402
-
 LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
 
 

@@ -1,6 +1,6 @@
 """Speed and memory of the knowledge core on the 18 laws, printed as figures (never asserted in tests).
 
-    .venv/bin/python bench/performance.py [--work data/bench-perf] [--keep]
+    .venv/bin/python -m bench.performance [--work data/bench-perf] [--keep]
 
 1. ingest of the 18 laws into a fresh data dir (`cchc ingest`, as an operator runs it),
 2. a no-change re-ingest,
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 CCHC = Path(sys.executable).with_name("cchc")
 

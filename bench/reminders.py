@@ -1,6 +1,6 @@
 """Reminder figures: planning a day for 10,000 tasks over 300 units, and sending 5,000 reminders.
 
-    .venv/bin/python bench/reminders.py [--send 5000]
+    .venv/bin/python -m bench.reminders [--send 5000]
 
 1. builds 10,000 tasks (mixed recurrences and owners: mostly 1-3 units, 5% all units) over 300 units with
    two officials each, and times `office.reminders.due` for one morning (median of 5 runs);
@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,18 +22,16 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from base.database import open_database
+from base.settings import Unit, load
+from bot.reminders import send_due
+from office.reminders import due, unit_due
+from office.tasks import Task, TaskStore, _task_row
+from office.users import UserStore
+from tests.bot_harness import add_officials, running_bot
+from tests.botapi import BotApiStandIn
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from base.database import open_database  # noqa: E402
-from base.settings import Unit, load  # noqa: E402
-from bot.reminders import send_due  # noqa: E402
-from office.reminders import due, unit_due  # noqa: E402
-from office.tasks import Task, TaskStore, _task_row  # noqa: E402
-from office.users import UserStore  # noqa: E402
-from tests.bot_harness import add_officials, running_bot  # noqa: E402
-from tests.botapi import BotApiStandIn  # noqa: E402
-
 MORNING = datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 

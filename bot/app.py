@@ -158,6 +158,7 @@ def add_handlers(application: Application) -> None:
             CallbackQueryHandler(reminders.task_full_text_button, pattern=r"^tfull:"),
             CallbackQueryHandler(handlers.full_text_button, pattern=r"^full:"),
             CallbackQueryHandler(handlers.related_button, pattern=r"^rel:"),
+            CallbackQueryHandler(handlers.suggestion_button, pattern=r"^sug:"),
             CallbackQueryHandler(handlers.vote_button, pattern=r"^vote:"),
             CallbackQueryHandler(handlers.noop_button, pattern=r"^noop$"),
             MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.ask_private),

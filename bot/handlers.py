@@ -14,7 +14,8 @@ from bot.sending import send_all, show_typing
 from bot.services import Stores, services
 from knowledge.answer import full_text
 from knowledge.duties import answer_for
-from knowledge.records import Citation
+from knowledge.labels import shorten
+from knowledge.records import Answer, Citation
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +25,19 @@ EMPTY = "Xin gõ câu hỏi sau lệnh, ví dụ: <code>/hoi hạn nộp báo c�
 FAILED = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau."
 
 
-def answer_keyboard(answer_id: int, answered: bool) -> InlineKeyboardMarkup:
+def answer_keyboard(answer_id: int, answer: Answer) -> InlineKeyboardMarkup:
+    """Buttons under a reply: whole text and related clauses of an answer, one per suggested clause,
+    and the votes."""
     votes = [
         InlineKeyboardButton("👍", callback_data=f"vote:{answer_id}:1"),
         InlineKeyboardButton("👎", callback_data=f"vote:{answer_id}:-1"),
     ]
-    if not answered:
-        return InlineKeyboardMarkup([votes])
+    if not answer.answered:
+        offered = [
+            [InlineKeyboardButton(f"💡 {i}. {shorten(c.label, 56)}", callback_data=f"sug:{answer_id}:{i}")]
+            for i, c in enumerate(answer.suggestions, 1)
+        ]
+        return InlineKeyboardMarkup([*offered, votes])
     return InlineKeyboardMarkup(
         [
             [
@@ -62,6 +69,7 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     asker, unit, today = sender_id(update), official.unit_code, found.today()
     answered = await found.on_index(lambda index: answer_for(index, found.register, question, unit, today))
     result, answer_id = answered.answer, next(found.answer_ids)
+    shown = result.citations or result.suggestions  # what the buttons and the feedback refer to
     if answered.duties is not None and answered.asked is not None:
         await duties.send_duties(update, context, f"q:{answer_id}", answered.duties, answered.asked.soon)
     else:
@@ -71,12 +79,12 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
             chat_id(update),
             render.answer_messages(result),
             retries=settings.telegram.send_retries,
-            reply_markup=answer_keyboard(answer_id, result.answered),
+            reply_markup=answer_keyboard(answer_id, result),
         )
     # recorded behind the reply: a database busy with an import delays neither this reply nor the asker's
     # next question; the buttons read the answer on the database thread, after this write
     found.write_behind(
-        lambda s: s.users.record_answer(asker, question, result.answered, result.citations, answer_id),
+        lambda s: s.users.record_answer(asker, question, result.answered, shown, answer_id),
         f"answer {answer_id} to {asker}",
     )
 
@@ -213,6 +221,29 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     related = record[1][1:]
     messages = render.citations_messages(related) if related else ["Không có điều khoản liên quan khác."]
     await send_all(context.bot, found, chat_id(update), messages, retries=settings.telegram.send_retries)
+
+
+async def suggestion_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggested clause's button: that clause quoted in full, marked as a suggestion (not the answer)."""
+    query = callback_of(update)
+    if not await approved_or_refused(update, context):
+        return
+    try:
+        _, raw_id, raw_number = button_data(update).split(":")
+        answer_id, number = int(raw_id), int(raw_number)
+    except ValueError:
+        await query.answer()
+        return
+    record = await _answer_or_gone(update, context, answer_id)
+    if record is None:
+        return
+    if not 1 <= number <= len(record[1]):
+        await query.answer("Gợi ý này không còn.", show_alert=True)
+        return
+    await query.answer()
+    found = services(context)
+    messages = render.suggestion_messages(record[1][number - 1], number)
+    await send_all(context.bot, found, chat_id(update), messages, retries=found.settings.telegram.send_retries)
 
 
 async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

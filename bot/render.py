@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from knowledge.answer import answer_layout
+from knowledge.answer import NEAREST, answer_layout
 from knowledge.duties import ROLE_NAMES, DutyList, empty_message, recurring_note, when_text
 from knowledge.labels import shorten
 from knowledge.records import Answer, Citation, DocumentMeta
@@ -23,6 +23,8 @@ HELP = (
     "• /nguon: danh sách văn bản đã nạp. /start: đăng ký sử dụng."
 )
 DUTIES_PER_PAGE = 8
+SUGGESTIONS_HINT = "Đây là các quy định gần nhất, không phải câu trả lời. Bấm một nút để xem quy định đó."
+SUGGESTION_MARK = "quy định gần nhất, không phải câu trả lời trực tiếp"
 LIMIT = 4096
 BUDGET = 3800  # room for the tags a block adds around its text
 
@@ -102,11 +104,30 @@ class Html:
 
 
 def answer_messages(answer: Answer) -> list[str]:
-    """The reply to a question: the answer's layout (knowledge.answer.AnswerLayout) in Telegram HTML."""
+    """The reply to a question: the answer's layout (knowledge.answer.AnswerLayout) in Telegram HTML,
+    the nearest clauses offered as suggestions, or the abstention's sentence."""
     layout = answer_layout(answer)
-    if layout is None:
-        return [escape(answer.answer)]
-    return pack(layout.blocks(Html()))
+    if layout is not None:
+        return pack(layout.blocks(Html()))
+    if answer.suggestions:
+        return [suggestions_message(answer.suggestions)]
+    return [escape(answer.answer)]
+
+
+def suggestions_message(suggestions: list[Citation]) -> str:
+    """'No clause answers directly; the nearest are …', numbered as the buttons under it."""
+    lines = [f"🔎 {escape(NEAREST)}"]
+    lines += [f"{i}. <b>{escape(c.label)}</b>: {escape(shorten(c.text))}" for i, c in enumerate(suggestions, 1)]
+    lines.append(
+        "<i>Đây là các quy định gần nhất, không phải câu trả lời. Bấm một nút để xem toàn văn quy định đó.</i>"
+    )
+    return "\n".join(lines)
+
+
+def suggestion_messages(citation: Citation, number: int) -> list[str]:
+    """One suggested clause quoted in full, marked as a suggestion rather than the answer."""
+    head = f"💡 <b>Gợi ý {number}</b> ({escape(SUGGESTION_MARK)})\n📌 <b>{escape(citation.label)}</b>"
+    return pack([head, *quote(citation.text)])
 
 
 def citations_messages(citations: list[Citation]) -> list[str]:

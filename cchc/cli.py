@@ -126,7 +126,7 @@ def _ingest_index(ctx: click.Context) -> ClauseIndex:
 
 
 def _answer_json(answer: Answer) -> str:
-    payload = answer.model_dump(include={"question", "answered", "answer", "direct", "citations"})
+    payload = answer.model_dump(include={"question", "answered", "answer", "direct", "citations", "suggestions"})
     return json.dumps(payload, ensure_ascii=False)
 
 
@@ -173,7 +173,10 @@ def ask(
 
     Amended clauses are answered in their wording in force today, or on the --as-of day. A question about
     a unit's duties ("Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?", with --unit also "đơn vị tôi phải làm
-    gì?", "việc nào sắp đến hạn?") is answered from the obligation register (today's wording).
+    gì?", "việc nào sắp đến hạn?") is answered from the obligation register (today's wording). When no
+    clause answers directly but the texts are about the question, the nearest clauses are offered instead
+    ("answered": false, "citations": [], "suggestions": [...] in JSON); when nothing loaded is about it,
+    the answer says so with no clauses at all.
 
     \b
     Example:

@@ -1,4 +1,9 @@
-"""Compose a clause-cited answer without a language model, or abstain honestly.
+"""Compose a clause-cited answer without a language model, offer the nearest clauses, or abstain honestly.
+
+Three outcomes (knowledge/decision.py decides): an answer; "Không thấy quy định trả lời trực tiếp; gần
+nhất là …" with up to `answer.suggestions` nearest clauses offered as suggestions (never as the answer:
+`answered` is false, `citations` empty, `suggestions` holds them); or plain "not found" when nothing loaded
+is about the question.
 
 The best clause is quoted under its Vietnamese citation label in its wording in force on the day asked
 (today by default), cited with the amendments that made that wording; a lead-in clause comes with its
@@ -14,12 +19,12 @@ resolve on that day is dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
 from knowledge.consolidation import vn_day
+from knowledge.decision import Outcome, signals
 from knowledge.direct import direct_line
 from knowledge.index import ClauseIndex, Hit
 from knowledge.labels import citation_label, shorten
@@ -28,6 +33,7 @@ from knowledge.records import Answer, Citation, Clause, DocumentMeta
 from knowledge.vietnamese import fold, normalize, terms
 
 NOT_FOUND = "Không tìm thấy quy định liên quan trong các văn bản đã nạp."
+NEAREST = "Không thấy quy định trả lời trực tiếp; gần nhất là:"
 TOO_LONG = "Câu hỏi quá dài ({length} ký tự). Xin hỏi ngắn gọn hơn, tối đa {limit} ký tự."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ0-9“\"(])|(?<=;)\s+|\n")
 _ASKS_WHEN = re.compile(r"\b(khi nao|bao gio|han|thoi han|han chot|ngay nao|truoc ngay|luc nao|dinh ky|thoi gian)\b")
@@ -38,44 +44,6 @@ _DEADLINE = re.compile(
 )
 _UPCOMING = {"repealed": "bị bãi bỏ bởi", "lapsed": "hết hiệu lực theo", "added": "được bổ sung bởi"}
 _RESPONSIBLE = re.compile(r"(giao|chủ trì|phối hợp|chịu trách nhiệm|có trách nhiệm|Thủ trưởng|Chủ tịch|phòng \w+)")
-
-
-@dataclass(frozen=True)
-class Confidence:
-    """How well the loaded texts support an answer; calibrated on tests/data/calibration-chithi.yaml.
-
-    - coverage: IDF-weighted share of the question's terms found in the best clause or its article;
-    - vocabulary: the same share over everything loaded (a question about gold prices or football
-      names things no text mentions);
-    - dense: cosine of the best passage (multilingual-e5 lives in about 0.75..0.90, hence the rescale).
-    """
-
-    coverage: float
-    vocabulary: float
-    dense: float
-
-    @property
-    def value(self) -> float:
-        dense = min(max((self.dense - 0.75) / 0.15, 0.0), 1.0)
-        return 0.45 * self.coverage + 0.25 * self.vocabulary + 0.3 * dense
-
-
-def _share(weights: dict[str, float], found: Callable[[str], bool]) -> float:
-    """IDF-weighted share of the question's terms for which `found` holds."""
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if found(t)) / total if total else 0.0
-
-
-def confidence(index: ClauseIndex, question_terms: list[str], hit: Hit) -> Confidence:
-    """How far the best hit, and the loaded texts at all, cover the question."""
-    weights = {t: index.idf(t) for t in dict.fromkeys(question_terms)}
-    near = index.near_terms(hit)
-    known = index.loaded_terms(weights)
-    return Confidence(
-        coverage=_share(weights, near.__contains__),
-        vocabulary=_share(weights, known.__contains__),
-        dense=hit.dense,
-    )
 
 
 def split_sentences(text: str) -> list[str]:
@@ -231,33 +199,47 @@ class PlainText:
 
 
 def compose_text(answer: Answer) -> str:
-    """The answer as plain text (the console, `cchc ask`): its layout, or the abstention's sentence."""
+    """The answer as plain text (the console, `cchc ask`): its layout, the nearest clauses offered as
+    suggestions, or the abstention's sentence."""
     layout = answer_layout(answer)
-    if layout is None:
-        return answer.answer
-    return "\n\n".join(layout.blocks(PlainText()))
+    if layout is not None:
+        return "\n\n".join(layout.blocks(PlainText()))
+    if answer.suggestions:
+        lines = [f"{i}. {c.label}: {shorten(c.text)}" for i, c in enumerate(answer.suggestions, 1)]
+        return "\n".join([NEAREST, *lines])
+    return answer.answer
 
 
 def answer(index: ClauseIndex, question: str, top_k: int | None = None, as_of: date | None = None) -> Answer:
     """Answer a question from the loaded texts in their wording in force on `as_of` (today by default);
-    `top_k` returns that many clauses as citations."""
+    `top_k` returns that many clauses as citations. When no clause answers directly but the texts are
+    about the question, the nearest clauses come as suggestions instead."""
     question = normalize(question).strip()
     settings = index.settings.answer
     if len(question) > settings.max_question_chars:
         message = TOO_LONG.format(length=len(question), limit=settings.max_question_chars)
         return Answer(question=question, answered=False, answer=message)
     day = as_of or index.today()
-    hits = index.search(question, k=max(top_k or 0, settings.related + 1), as_of=day) if question else []
+    wanted = max(top_k or 0, settings.related + 1, settings.suggestions)
+    hits = index.search(question, k=wanted, as_of=day) if question else []
     if not hits:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
     text = index.query_text(question)
-    sure = confidence(index, terms(text, drop_stopwords=True), hits[0])
-    if sure.value < settings.min_confidence:
+    outcome = signals(index, text, hits[0]).outcome(settings.decision)
+    if outcome is Outcome.NOT_FOUND:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
     documents = {d.doc_id: d for d in index.store.documents()}
     cited = [c for hit in hits if (c := _citation(index, hit, documents, day)) is not None]
     if not cited:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
+    if outcome is Outcome.SUGGEST:
+        offered = Answer(
+            question=question,
+            answered=False,
+            answer="",
+            suggestions=[c.citation for c in cited[: settings.suggestions]],
+        )
+        return offered.model_copy(update={"answer": compose_text(offered)})
     shown = cited[: top_k or settings.related + 1]
     best = shown[0]
     highlight = best_sentence(text, best.clause)

@@ -68,4 +68,8 @@ class Answer(Record):
     notes: list[str] = Field(
         default_factory=list, description="Warnings: a cited document not in force, a change due later."
     )
-    citations: list[Citation] = Field(default_factory=list, description="Best first; empty if abstained.")
+    citations: list[Citation] = Field(default_factory=list, description="Best first; empty if not answered.")
+    suggestions: list[Citation] = Field(
+        default_factory=list,
+        description="When no clause answers directly: the nearest clauses, offered as such, never as the answer.",
+    )

