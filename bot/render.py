@@ -23,7 +23,7 @@ HELP = (
     "• /nguon: danh sách văn bản đã nạp. /start: đăng ký sử dụng."
 )
 DUTIES_PER_PAGE = 8
-SUGGESTIONS_HINT = "Đây là các quy định gần nhất, không phải câu trả lời. Bấm một nút để xem quy định đó."
+SUGGESTIONS_HINT = "Đây là các quy định gần nhất, không phải câu trả lời. Bấm một nút để xem toàn văn quy định đó."
 SUGGESTION_MARK = "quy định gần nhất, không phải câu trả lời trực tiếp"
 LIMIT = 4096
 BUDGET = 3800  # room for the tags a block adds around its text
@@ -118,9 +118,7 @@ def suggestions_message(suggestions: list[Citation]) -> str:
     """'No clause answers directly; the nearest are …', numbered as the buttons under it."""
     lines = [f"🔎 {escape(NEAREST)}"]
     lines += [f"{i}. <b>{escape(c.label)}</b>: {escape(shorten(c.text))}" for i, c in enumerate(suggestions, 1)]
-    lines.append(
-        "<i>Đây là các quy định gần nhất, không phải câu trả lời. Bấm một nút để xem toàn văn quy định đó.</i>"
-    )
+    lines.append(f"<i>{escape(SUGGESTIONS_HINT)}</i>")
     return "\n".join(lines)
 
 

