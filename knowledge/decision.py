@@ -12,6 +12,11 @@ cross-validation with knowledge/evaluation.py):
   loaded. Only for an embedding model that has background vectors and while some background remains
   unloaded; otherwise the `_alone` thresholds decide on coverage and vocabulary.
 
+It answers when coverage and margin both reach their answer thresholds; says "not found" when the
+vocabulary is too thin, or when the margin is too low and the best clause does not cover the question
+either; and otherwise offers the nearest clauses. A question whose terms the best clause holds is thus
+never told "not found" for sitting a little nearer another law: its nearest clauses are offered.
+
 Stop-words are left out of the question's terms here (they carry no topic), whatever ranking does.
 """
 
@@ -50,9 +55,10 @@ class Signals:
             if self.coverage >= t.answer_coverage_alone:
                 return Outcome.ANSWER
             return Outcome.NOT_FOUND if self.vocabulary < t.suggest_vocabulary_alone else Outcome.SUGGEST
-        if self.coverage >= t.answer_coverage and self.margin >= t.answer_margin:
+        covered = self.coverage >= t.answer_coverage
+        if covered and self.margin >= t.answer_margin:
             return Outcome.ANSWER
-        if self.vocabulary < t.suggest_vocabulary or self.margin < t.suggest_margin:
+        if self.vocabulary < t.suggest_vocabulary or (self.margin < t.suggest_margin and not covered):
             return Outcome.NOT_FOUND
         return Outcome.SUGGEST
 

@@ -269,8 +269,9 @@ def choose_thresholds(
     """The thresholds that do best on the `train` trials.
 
     Answering an out-of-scope question costs `cost` times what answering an in-scope one gains; telling an
-    in-scope question "not found" costs `cost` times what telling an out-of-scope one gains. Thresholds
-    with the margin are chosen on trials that have one; the `_alone` ones on every trial, margin ignored.
+    in-scope question "not found" costs `cost` times what telling an out-of-scope one gains. The answer
+    thresholds are chosen first, then the "not found" ones given them. Thresholds with the margin are
+    chosen on trials that have one; the `_alone` ones on every trial, margin ignored.
     """
     g = grid or ThresholdGrid()
     s = {name: values[train] for name, values in _signal_arrays(trials).items()}
@@ -280,9 +281,10 @@ def choose_thresholds(
     voc = s["vocabulary"][None, None, :] < g.vocabulary[:, None, None]
     steep = margin[None, None, :] >= g.margin[None, :, None]
     answer = (cov & steep).reshape(-1, len(train))
-    refuse = (voc | ~steep).reshape(-1, len(train))
     inside, outside = scope & has_margin, ~scope & has_margin
     a = best_point(_utility(answer, inside, outside, cost), (len(g.coverage), len(g.margin)))
+    covered = s["coverage"] >= g.coverage[a[0]]
+    refuse = (voc | (~steep & ~covered[None, None, :])).reshape(-1, len(train))
     r = best_point(_utility(refuse, outside, inside, cost), (len(g.vocabulary), len(g.margin)))
     alone_a = best_point(_utility(cov[:, 0, :], scope, ~scope, cost), (len(g.coverage),))
     alone_r = best_point(_utility(voc[:, 0, :], ~scope, scope, cost), (len(g.vocabulary),))

@@ -128,7 +128,7 @@ def test_ask_batch_from_stdin_one_object_per_line(data_dir: Path) -> None:
 
 
 def test_ask_plain_text(data_dir: Path) -> None:
-    result = run(data_dir, "ask", "han nop bao cao kiem diem")
+    result = run(data_dir, "ask", "han chot gui bao cao kiem diem la ngay nao")
     assert result.output.startswith(
         "Hạn: trước ngày 15 tháng 4 năm 2023\n\nTheo khoản 3 Chỉ thị về cải cách hành chính thị xã:\n(Chỉ thị về việc"
     )

@@ -132,6 +132,18 @@ def test_trials_without_margin_use_the_thresholds_alone() -> None:
     assert Signals(0.5, 0.9, 0.0).outcome(thresholds) is Outcome.SUGGEST
 
 
+def test_a_covered_question_near_another_law_gets_suggestions_not_nothing() -> None:
+    thresholds = DecisionSettings(
+        answer_coverage=0.4, answer_margin=-0.06, suggest_vocabulary=0.3, suggest_margin=-0.04
+    )
+    assert Signals(0.6, 0.6, -0.05).outcome(thresholds) is Outcome.ANSWER
+    assert Signals(0.6, 0.6, -0.07).outcome(thresholds) is Outcome.SUGGEST  # covered: offered, never "not found"
+    assert Signals(0.3, 0.6, -0.07).outcome(thresholds) is Outcome.NOT_FOUND  # nearer another law, not covered
+    assert Signals(0.3, 0.6, -0.03).outcome(thresholds) is Outcome.SUGGEST
+    assert Signals(0.6, 0.2, 0.05).outcome(thresholds) is Outcome.ANSWER
+    assert Signals(0.3, 0.2, 0.05).outcome(thresholds) is Outcome.NOT_FOUND  # the loaded texts barely hold its words
+
+
 def test_cross_validation_scores_each_question_held_out() -> None:
     trials = small_set()
     # one out-of-scope question looks in scope: tuned on all, the thresholds may fit it; held out, it is
