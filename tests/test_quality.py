@@ -93,7 +93,7 @@ def ranking_by_set(trials: list[Trial], validated: RankingCV) -> dict[str, tuple
 
 # Floors below the measured cross-validated figures (bench/retrieval_quality.py): hit@1, hit@3.
 RANKING_FLOORS = {
-    "dev-chithi.yaml": (0.85, 0.95),
+    "dev-chithi.yaml": (0.80, 0.95),
     "dev-chithi-paraphrase.yaml": (0.72, 0.90),
     "calibration-chithi.yaml": (0.90, 0.95),
     "calibration-near-domain.yaml": (0.85, 0.95),
@@ -115,11 +115,11 @@ def test_cross_validated_outcomes(directive_trials: list[Trial]) -> None:
     scores = by_set(directive_trials, validated.shares)
     for name, s in scores.items():
         assert s.answered + s.suggested + s.refused == pytest.approx(1.0), name
-        assert s.answered >= 0.70 and s.refused <= 0.10, name
+        assert s.answered >= 0.68 and s.refused <= 0.10, name
         assert s.suggested_with_gold >= s.suggested - 0.05, name  # a suggestion nearly always holds the gold
         assert s.out_of_scope_answered <= 0.08, name
     dev = scores["dev-chithi.yaml"]
-    assert dev.answered >= 0.85 and dev.out_of_scope_answered == 0.0
+    assert dev.answered >= 0.78 and dev.out_of_scope_answered == 0.0
 
 
 def test_configured_thresholds_on_the_dev_set(directive_trials: list[Trial], sample_index: ClauseIndex) -> None:
@@ -144,7 +144,7 @@ def laws_index(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
 def test_laws_dev_set(laws_index: ClauseIndex) -> None:
     trials, validated = ask_all(laws_index, load_questions(LAWS_SET), LAWS_GRID)
     assert all(t.signals and t.signals.margin is None for t in trials)  # the whole background is loaded
-    assert float(validated.reciprocal.mean()) >= 0.86  # cross-validated MRR@10
+    assert float(validated.reciprocal.mean()) >= 0.88  # cross-validated MRR@10
     scores = score(trials, outcome_shares(trials, laws_index.settings.answer.decision))
-    assert scores.mrr_at_10 >= 0.86
+    assert scores.mrr_at_10 >= 0.88
     assert scores.answered >= 0.9
