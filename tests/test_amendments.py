@@ -266,7 +266,7 @@ def test_cli_ask_as_of_and_json_contract(loaded: ClauseIndex) -> None:
     assert "04 giờ" in before.output and "02 giờ" not in before.output.split("Điều khoản liên quan")[0]
     assert "02 giờ" in after.output and "(được sửa đổi bởi khoản 1 Điều 1 Nghị định 100/2026/NĐ-CP" in after.output
     payload = json.loads(run(loaded.settings, "ask", "--json", "--as-of", "2026-11-29", TIME_LIMIT).output)
-    assert set(payload) == {"question", "answered", "answer", "direct", "citations"}
+    assert set(payload) == {"question", "answered", "answer", "direct", "citations", "suggestions"}
     first = payload["citations"][0]
     assert (first["in_force"], first["amended_by"]) == (True, [f"{FIRST}:1.1"])
     bad = run(loaded.settings, "ask", "--as-of", "mai", TIME_LIMIT)

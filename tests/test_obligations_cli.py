@@ -109,7 +109,9 @@ def test_tasks_draft_is_imported_unchanged(data_dir: Path, tmp_path: Path) -> No
 def test_ask_as_an_official_of_a_unit(data_dir: Path) -> None:
     result = run(data_dir, "ask", "--json", "--unit", "TP", "Đơn vị tôi phải làm gì theo nghị định 45/2099?")
     payload = json.loads(result.output)
-    assert set(payload) == {"question", "answered", "answer", "direct", "citations"}, "the contract of any answer"
+    assert set(payload) == {"question", "answered", "answer", "direct", "citations", "suggestions"}, (
+        "the contract of any answer"
+    )
     keys = {"doc_id", "loc", "label", "text", "score", "document_title", "in_force", "amended_by"}
     assert set(payload["citations"][0]) == keys
     assert payload["citations"][0]["document_title"].startswith("Nghị định")
