@@ -16,7 +16,7 @@ install: $(VENV)/bin/python
 # Tests also exercise sentence-transformers, which needs torch: the pinned CPU build goes in first.
 install-test: $(VENV)/bin/python
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[test,sentence-transformers]'
+	$(PIP) install --quiet -e '.[test,sentence-transformers,bench]'
 
 # Build the index from the sample corpus (config.yaml `corpus`), then run the Telegram bot when
 # TELEGRAM_BOT_TOKEN is set, else the console chat.
@@ -33,6 +33,7 @@ test: install-test
 
 # Benches run as modules from the project root (python -m bench.NAME), through the packages' public APIs.
 bench: install
+	$(PIP) install --quiet -e '.[bench]'
 	$(VENV)/bin/python -m bench.retrieval_quality
 	$(VENV)/bin/python -m bench.performance
 

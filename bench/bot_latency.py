@@ -29,8 +29,8 @@ from pathlib import Path
 import psutil
 import yaml
 
+from devtools.botapi import BotApiStandIn, message_update
 from knowledge.evaluation import load_questions
-from tests.botapi import BotApiStandIn, message_update
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from base.database import open_database
 from base.settings import load
+from devtools.bot_harness import add_officials, running_bot
+from devtools.botapi import BotApiStandIn, message_update
 from ingest.pipeline import Ingester
 from knowledge.index import ClauseIndex
 from office.broadcasts import Audience, Outbox
 from office.users import UserStore
-from tests.bot_harness import add_officials, running_bot
-from tests.botapi import BotApiStandIn, message_update
 
 ROOT = Path(__file__).resolve().parent.parent
 ASKER = 4242

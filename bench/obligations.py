@@ -25,10 +25,10 @@ from knowledge.records import DocumentMeta
 from knowledge.register import ObligationRegister
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from tests.conftest import OBLIGATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 LAWS = ROOT.parent / "shared" / "legal-bench" / "laws"
+OBLIGATIONS = ROOT / "tests" / "data" / "obligations"  # the hand annotations and their documents
 
 
 def quality(directory) -> None:

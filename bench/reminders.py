@@ -25,11 +25,11 @@ from zoneinfo import ZoneInfo
 from base.database import open_database
 from base.settings import Unit, load
 from bot.reminders import send_due
+from devtools.bot_harness import add_officials, running_bot
+from devtools.botapi import BotApiStandIn
 from office.reminders import due, unit_due
-from office.tasks import Task, TaskStore, _task_row
+from office.tasks import Task, TaskStore
 from office.users import UserStore
-from tests.bot_harness import add_officials, running_bot
-from tests.botapi import BotApiStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 MORNING = datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -65,7 +65,7 @@ def plan_bench(work: Path) -> None:
                 recurrence=rng.choice(recurrences),
             )
         )
-    db["tasks"].insert_all([_task_row(t) for t in tasks])
+    store.save(tasks)
     unit_level, timings, found, per_unit = [], [], [], []
     for _ in range(5):
         started = time.perf_counter()
@@ -90,10 +90,8 @@ async def send_bench(work: Path, count: int) -> None:
     db = open_database(settings.database_path)
     users, store = UserStore(db), TaskStore(db, settings)
     sent_to = len(add_officials(users, count, [u.code for u in settings.units], first_id=10_000))
-    store.db["tasks"].insert(
-        _task_row(
-            Task(code="ALL", title="Báo cáo chung", clauses=[], units=["tat-ca"], first_deadline=date(2026, 12, 15))
-        )
+    store.save(
+        [Task(code="ALL", title="Báo cáo chung", clauses=[], units=["tat-ca"], first_deadline=date(2026, 12, 15))]
     )
     stand_in = BotApiStandIn()
     await stand_in.start()

@@ -66,7 +66,6 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None, ver
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
         settings = load(config_path, data_dir)
     except ConfigError as exc:

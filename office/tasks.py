@@ -306,11 +306,14 @@ class TaskStore:
         for _, row in valid:
             kept = existing[row.ma].counted_from if row.ma in existing else None
             tasks.append(row.task(row.tu_ngay or counted_from or kept or today))
-        with self.db.atomic():
-            for task in tasks:
-                self.db.table("tasks").upsert(_task_row(task), pk="code")
+        self.save(tasks)
         updated = sum(t.code in existing for t in tasks)
         return len(tasks) - updated, updated
+
+    def save(self, tasks: Iterable[Task]) -> None:
+        """Write tasks as they are (already checked), each replacing the stored one of its code."""
+        with self.db.atomic():
+            self.db.table("tasks").upsert_all([_task_row(task) for task in tasks], pk="code")
 
     def today(self) -> date:
         """Today in the town's time zone."""

@@ -43,8 +43,8 @@ def offline() -> None:
 
 @pytest.fixture
 async def stand_in():
-    """The Bot API stand-in on 127.0.0.1 (tests/botapi.py), stopped after the test."""
-    from tests.botapi import BotApiStandIn
+    """The Bot API stand-in on 127.0.0.1 (devtools/botapi.py), stopped after the test."""
+    from devtools.botapi import BotApiStandIn
 
     server = BotApiStandIn()
     await server.start()

@@ -16,11 +16,11 @@ from base.database import open_database
 from base.settings import RateLimitSettings, Settings
 from bot.access import NOT_APPROVED, PRIVATE_ONLY
 from cchc.cli import cli
+from devtools.bot_harness import ADMIN, add_officials, running_bot, settle
+from devtools.botapi import BotApiStandIn, Sent, callback_update, edited, message_update
 from knowledge.index import ClauseIndex
 from knowledge.records import Citation
 from office.users import UserStore
-from tests.bot_harness import ADMIN, add_officials, running_bot, settle
-from tests.botapi import BotApiStandIn, Sent, callback_update, edited, message_update
 
 SECOND_ADMIN, FORMER_ADMIN = 1002, 1003
 OFFICIAL, STRANGER = 2002, 3003

@@ -20,6 +20,8 @@ from click.testing import CliRunner, Result
 from base.database import open_database
 from base.settings import Settings
 from cchc.cli import cli
+from devtools.bot_harness import running_bot
+from devtools.botapi import BotApiStandIn, callback_update, message_update
 from ingest.pipeline import Ingester, Sidecar, document_meta
 from ingest.structure import parse
 from knowledge.answer import answer, full_text
@@ -28,8 +30,6 @@ from knowledge.index import ClauseIndex
 from knowledge.records import Answer
 from knowledge.store import ClauseStore, _clause_row, _meta_row, migrations
 from office.users import UserStore
-from tests.bot_harness import running_bot
-from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import DATA, make_settings
 
 CASES = DATA / "hop-nhat"

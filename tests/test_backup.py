@@ -10,13 +10,13 @@ from click.testing import CliRunner
 
 from base.database import open_database
 from cchc.cli import cli
+from devtools.bot_harness import add_officials, running_bot
+from devtools.botapi import BotApiStandIn, callback_update
 from ingest.pipeline import Ingester
 from knowledge.index import ClauseIndex
 from office.broadcasts import Audience, Outbox
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import add_officials, running_bot
-from tests.botapi import BotApiStandIn, callback_update
 from tests.conftest import ROOT, SAMPLE_CORPUS, make_settings
 
 ADMIN = 1001

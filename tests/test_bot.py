@@ -14,9 +14,7 @@ import pytest
 from base.database import open_database
 from base.settings import DecisionSettings, RateLimitSettings, Settings
 from bot.app import build_application
-from knowledge.index import ClauseIndex
-from office.users import UserStore
-from tests.bot_harness import (
+from devtools.bot_harness import (
     ADMIN,
     TOKEN,
     answers_to,
@@ -30,7 +28,9 @@ from tests.bot_harness import (
     until,
     well_formed,
 )
-from tests.botapi import BOT_USER, callback_update, message_update
+from devtools.botapi import BOT_USER, callback_update, message_update
+from knowledge.index import ClauseIndex
+from office.users import UserStore
 from tests.conftest import make_settings
 
 OFFICIAL = 2002

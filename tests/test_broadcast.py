@@ -17,10 +17,10 @@ import yaml
 
 from base.database import open_database
 from bot.telegram_html import visible
+from devtools.bot_harness import ADMIN, add_officials, ask, press, running_bot, until, well_formed
+from devtools.botapi import BotApiStandIn, callback_update, message_update
 from office.broadcasts import Audience, Outbox
 from office.users import UserStore
-from tests.bot_harness import ADMIN, add_officials, ask, press, running_bot, until, well_formed
-from tests.botapi import BotApiStandIn, callback_update, message_update
 from tests.conftest import ROOT
 
 UNITS = ["VP", "NV", "TC", "TP", "VHTT", "KT", "P1", "P2", "XAP", "XBH"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_harness import TOKEN, running_bot
-from tests.botapi import message_update
+from devtools.bot_harness import TOKEN, running_bot
+from devtools.botapi import message_update
 from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -9,12 +9,12 @@ import pytest
 
 from base.database import open_database
 from bot.reminders import ASSUMED_DAY, send_due
+from devtools.bot_harness import ADMIN, Clock, ask, press, running_bot, well_formed
+from devtools.botapi import BotApiStandIn, Sent
 from knowledge.register import ObligationRegister
 from office.drafts import draft, render
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import ADMIN, Clock, ask, press, running_bot, well_formed
-from tests.botapi import BotApiStandIn, Sent
 
 TP_OFFICIAL, XA_OFFICIAL, KT_OFFICIAL = 41, 42, 43
 

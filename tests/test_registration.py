@@ -8,10 +8,10 @@ import pytest
 
 from base.database import open_database
 from base.settings import Settings
+from devtools.bot_harness import ADMIN, ask, press, running_bot, well_formed
+from devtools.botapi import BotApiStandIn, Sent
 from knowledge.index import ClauseIndex
 from office.users import UserStore, typed_position, typed_unit
-from tests.bot_harness import ADMIN, ask, press, running_bot, well_formed
-from tests.botapi import BotApiStandIn, Sent
 
 OFFICIAL = 2002
 NOT_APPROVED = "chưa được duyệt"

@@ -14,11 +14,11 @@ import pytest
 
 from base.database import open_database
 from bot.reminders import send_due
+from devtools.bot_harness import ADMIN, Clock, add_officials, ask, press, running_bot, until
+from devtools.botapi import BotApiStandIn, Sent, message_update
 from office.broadcasts import Outbox
 from office.tasks import TaskStore, read_task_file
 from office.users import UserStore
-from tests.bot_harness import ADMIN, Clock, add_officials, ask, press, running_bot, until
-from tests.botapi import BotApiStandIn, Sent, message_update
 from tests.conftest import ROOT
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.quota import QuestionQuota
 from bot.render import answer_messages, documents_message, pages, quote
+from devtools.bot_harness import as_text, order_of, well_formed
 from knowledge.answer import compose_text
 from knowledge.records import Answer, Citation, DocumentMeta
-from tests.bot_harness import as_text, order_of, well_formed
 
 
 def citation(text: str, loc: str = "1") -> Citation:

@@ -11,12 +11,12 @@ from pathlib import Path
 from base.database import open_database
 from base.serving import someone_serving
 from base.settings import RateLimitSettings
+from devtools.bot_harness import approve, running_bot, until
+from devtools.botapi import BotApiStandIn, message_update
 from ingest.pipeline import Ingester
 from knowledge.index import ClauseIndex
 from knowledge.vectors import VectorStore
 from office.users import UserStore
-from tests.bot_harness import approve, running_bot, until
-from tests.botapi import BotApiStandIn, message_update
 from tests.conftest import DATA, SAMPLE_DIRECTIVE, make_settings
 
 OFFICIAL = 2002

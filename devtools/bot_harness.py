@@ -16,11 +16,11 @@ from telegram.ext import Application
 
 from base.settings import Settings
 from bot.app import build_application
+from devtools.botapi import BotApiStandIn, Sent, callback_update, message_update
 from knowledge.index import ClauseIndex
 from office.broadcasts import Outbox
 from office.tasks import TaskStore
 from office.users import UserStore
-from tests.botapi import BotApiStandIn, Sent, callback_update, message_update
 
 TOKEN = "123456:TEST-TOKEN-not-a-secret"
 ADMIN = 1001  # the admin of the settings the bot tests use (telegram.admins)
@@ -74,8 +74,8 @@ def add_officials(
         }
         for i in range(count)
     ]
-    users.db["users"].insert_all(rows)
-    return [r["telegram_id"] for r in rows]
+    users.db.table("users").insert_all(rows)
+    return [first_id + i for i in range(count)]
 
 
 def approve(users: UserStore, telegram_id: int, unit: str = "TP", name: str = "Trần Thị B") -> None:

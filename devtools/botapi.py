@@ -142,7 +142,7 @@ class BotApiStandIn:
     def to(self, chat_id: int, method: str | None = None) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id and (method is None or s.method == method)]
 
-    async def wait_for(self, predicate, timeout: float = 20.0) -> list[Sent]:
+    async def wait_for(self, predicate: Callable[[Sent], bool], timeout: float = 20.0) -> list[Sent]:
         """Wait until some recorded calls satisfy `predicate(sent)`; returns them."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -167,7 +167,7 @@ class BotApiStandIn:
                         params[key] = json.loads(value) if value[:1] in "{[" else value
                     except json.JSONDecodeError:
                         params[key] = value
-                else:  # an uploaded file
+                elif isinstance(value, web.FileField):  # an uploaded file
                     content = value.file.read()
                     params[key] = {"filename": value.filename, "size": len(content), "content": content}
         params.update(request.query)
