@@ -29,7 +29,7 @@ test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile  # two workers, a test file each at a time
 
 # Benches run as modules from the project root (python -m bench.NAME), through the packages' public APIs.
 bench: install
