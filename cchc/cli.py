@@ -236,20 +236,26 @@ def obligations(ctx: click.Context, unit: str | None, doc_id: str | None, as_jso
 
 
 @cli.command()
+@click.option("--unit", help="Chat as an official of this unit (code or name): 'đơn vị tôi phải làm gì?'.")
 @click.pass_context
-def chat(ctx: click.Context) -> None:
-    """Interactive console chat (type a question, empty line or Ctrl-D to quit).
+def chat(ctx: click.Context, unit: str | None) -> None:
+    """Interactive console chat (type a question, empty line or Ctrl-D to quit), answered as `cchc ask`
+    answers: duty questions from the obligation register, the rest from the clauses.
 
     \b
     Example:
         cchc chat
+        cchc chat --unit TP
     """
     import threading
 
     from base.serving import ServingLock
-    from knowledge.answer import answer
+    from knowledge.duties import answer_for
 
-    index = _index(ctx)
+    chosen = _settings(ctx).unit(unit) if unit else None
+    if unit and chosen is None:
+        raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
+    index, register = _index(ctx), _register(ctx)
     index.search("khởi động", k=1)  # load the model and the lexical index before the first question
     serving = ServingLock(_settings(ctx).data_dir)
     serving.acquire()
@@ -264,7 +270,8 @@ def chat(ctx: click.Context) -> None:
                 break
             if not text:
                 break
-            click.echo(answer(index, text).answer + "\n")
+            asker = chosen.code if chosen else None
+            click.echo(answer_for(index, register, text, asker, _today(ctx)).answer.answer + "\n")
     finally:
         stop.set()
         serving.release()

@@ -118,3 +118,21 @@ def test_ask_as_an_official_of_a_unit(data_dir: Path) -> None:
     assert payload["answered"] and payload["answer"].startswith("Việc của Phòng Tư pháp")
     assert [c["loc"] for c in payload["citations"]][:1] == ["4.2"]
     assert run(data_dir, "ask", "--unit", "XYZ", "đơn vị tôi phải làm gì").exit_code == 2
+
+
+def test_chat_answers_as_ask_does(data_dir: Path) -> None:
+    """The console chat answers duty questions from the register and the rest from the clauses, as `ask`."""
+    questions = ["Phòng Tư pháp có nhiệm vụ gì theo chỉ thị?", "Hạn chót gửi báo cáo kiểm điểm là ngày nào?"]
+    chat = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "chat"], input="\n".join(questions) + "\n\n")
+    assert chat.exit_code == 0, chat.output
+    for question in questions:
+        asked = run(data_dir, "ask", question)
+        assert asked.exit_code == 0 and asked.output.strip() in chat.output
+    assert "Việc của Phòng Tư pháp" in chat.output
+    mine = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(data_dir), "chat", "--unit", "TP"],
+        input="Đơn vị tôi phải làm gì theo nghị định 45/2099?\n",
+    )
+    assert mine.exit_code == 0 and "Việc của Phòng Tư pháp" in mine.output
+    assert CliRunner().invoke(cli, ["--data-dir", str(data_dir), "chat", "--unit", "XYZ"]).exit_code == 2
