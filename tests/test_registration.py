@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from base.database import open_database
 from base.settings import Settings
 from devtools.bot_harness import ADMIN, ask, press, running_bot, well_formed
 from devtools.botapi import BotApiStandIn, Sent
-from knowledge.index import ClauseIndex
-from office.users import UserStore, typed_position, typed_unit
+from office.users import typed_position, typed_unit
 
 OFFICIAL = 2002
 NOT_APPROVED = "chưa được duyệt"
-
-
-@pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    return UserStore(open_database(tmp_path / "users.db"))
-
-
-@pytest.fixture
-def bot_settings(sample_index: ClauseIndex) -> Settings:
-    settings = sample_index.settings.model_copy(deep=True)
-    settings.telegram = settings.telegram.model_copy(update={"admins": [ADMIN]})
-    return settings
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from base.database import open_database
 from knowledge.records import Citation
 from office.users import ImportResult, UserStore, normalize_phone
-
-
-@pytest.fixture
-def users(tmp_path: Path) -> UserStore:
-    return UserStore(open_database(tmp_path / "cchc.db"))
 
 
 def test_registration_is_pending_until_approved_and_audited(users: UserStore) -> None:
