@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from base.settings import ConfigError, Settings, load
+from base.threads import blas_on_one_thread
 
 if TYPE_CHECKING:  # the commands import these late: loading Chroma and the model is slow
     import threading
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the commands import these late: loading Chroma and the mode
     from office.users import Change, Status, UserStore
 
 log = logging.getLogger("cchc")
-INGEST_NICENESS = 10  # how far an ingest steps back while a bot answers from the same data dir
+BULK_NICENESS = 10  # how far an ingest or an import steps back while a bot answers from the same data dir
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -66,6 +67,7 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None, ver
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    blas_on_one_thread()
     try:
         settings = load(config_path, data_dir)
     except ConfigError as exc:
@@ -106,20 +108,29 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
         ctx.exit(1)
 
 
-def _ingest_index(ctx: click.Context) -> ClauseIndex:
-    """The index to ingest into; while a bot answers from the same data dir, the encoder runs at low
-    priority on one thread, so that answers stay quick (the ingest takes longer)."""
+def _step_back_for_bot(ctx: click.Context, doing: str) -> bool:
+    """While a bot answers from the same data dir, run this bulk command at low priority (it takes longer,
+    answers stay quick) and say so; True when it stepped back."""
     import os
 
     from base.serving import someone_serving
+
+    if not someone_serving(_settings(ctx).data_dir):
+        return False
+    os.nice(BULK_NICENESS)
+    click.echo(f"A bot is answering from this data directory: {doing} at low priority.", err=True)
+    return True
+
+
+def _ingest_index(ctx: click.Context) -> ClauseIndex:
+    """The index to ingest into; while a bot answers from the same data dir, the encoder runs at low
+    priority on one thread, so that answers stay quick (the ingest takes longer)."""
     from knowledge.embeddings import build_embeddings
     from knowledge.index import ClauseIndex
 
-    settings = _settings(ctx)
-    if not someone_serving(settings.data_dir):
+    if not _step_back_for_bot(ctx, "embedding on one thread"):
         return _index(ctx)
-    os.nice(INGEST_NICENESS)
-    click.echo("A bot is answering from this data directory: embedding at low priority on one thread.", err=True)
+    settings = _settings(ctx)
     ctx.obj["index"] = ClauseIndex(settings, embeddings=build_embeddings(settings.embeddings, threads=1))
     return _index(ctx)
 
@@ -578,6 +589,7 @@ def users_import(ctx: click.Context, csv_file: Path) -> None:
         text = csv_file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_file}: not UTF-8; save it as CSV UTF-8 and import again") from None
+    _step_back_for_bot(ctx, "importing")
     try:
         result = _user_store(ctx).import_csv(text, _settings(ctx))
     except BadRows as exc:
@@ -766,6 +778,7 @@ def tasks_import(ctx: click.Context, task_file: Path, since: str | None) -> None
     from office.rows import BadRows
     from office.tasks import parse_day, read_task_file
 
+    _step_back_for_bot(ctx, "importing")
     store = _index(ctx).store
     try:
         counted_from = parse_day(since) if since else None

