@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
@@ -111,6 +111,29 @@ def button_data(update: Update) -> str:
     """The callback data of the button pressed ('' if it carried none)."""
     data = callback_of(update).data
     return data if isinstance(data, str) else ""
+
+
+def button_numbers(update: Update, count: int) -> list[int] | None:
+    """The first `count` fields after the button's kind, as numbers ('sug:12:3' -> [12, 3]); None when it
+    carries fewer or other fields (an old or forged button)."""
+    fields = button_data(update).split(":")[1 : count + 1]
+    if len(fields) < count or not all(field.isdigit() for field in fields):
+        return None
+    return [int(field) for field in fields]
+
+
+def vote_row(answer_id: int | str) -> list[InlineKeyboardButton]:
+    """👍 / 👎 under an answer (vote:<answer id>:1 or :-1)."""
+    return [
+        InlineKeyboardButton("👍", callback_data=f"vote:{answer_id}:1"),
+        InlineKeyboardButton("👎", callback_data=f"vote:{answer_id}:-1"),
+    ]
+
+
+def key_and_number(update: Update, kind: str) -> tuple[str, int | None]:
+    """A button 'kind:key:n' as (key, n); n is None when it is not a number. Keys may hold ':' themselves."""
+    key, _, raw = button_data(update).removeprefix(kind).rpartition(":")
+    return key, int(raw) if raw.isdigit() else None
 
 
 def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:

@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.access import approved_or_refused, button_data, callback_of, chat_id, reply
+from bot.access import approved_or_refused, callback_of, chat_id, key_and_number, reply, vote_row
 from bot.sending import send_all
 from bot.services import Services, services
 from knowledge.answer import full_text
@@ -77,13 +77,7 @@ def duties_keyboard(key: str, found: DutyList, page: int, with_votes: bool) -> I
             turn.append(InlineKeyboardButton("Sau ▶", callback_data=f"viec:{key}:{page + 1}"))
         rows.append(turn)
     if with_votes:
-        answer_id = key.removeprefix("q:")
-        rows.append(
-            [
-                InlineKeyboardButton("👍", callback_data=f"vote:{answer_id}:1"),
-                InlineKeyboardButton("👎", callback_data=f"vote:{answer_id}:-1"),
-            ]
-        )
+        rows.append(vote_row(key.removeprefix("q:")))
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -134,12 +128,12 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     official = await approved_or_refused(update, context)
     if official is None:
         return
-    key, _, raw_page = button_data(update).removeprefix("viec:").rpartition(":")
+    key, asked_page = key_and_number(update, "viec:")
     listed = await _list_of(update, context, official, key)
     if listed is None:
         return
     found, soon = listed
-    page = min(max(int(raw_page) if raw_page.isdigit() else 1, 1), render.duty_pages(found))
+    page = min(max(asked_page or 1, 1), render.duty_pages(found))
     query = callback_of(update)
     await query.answer()
     keyboard = duties_keyboard(key, found, page, with_votes=key.startswith("q:"))
@@ -155,12 +149,12 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     official = await approved_or_refused(update, context)
     if official is None:
         return
-    key, _, raw_number = button_data(update).removeprefix("vfull:").rpartition(":")
+    key, number = key_and_number(update, "vfull:")
     listed = await _list_of(update, context, official, key)
     if listed is None:
         return
     items = listed[0].items
-    number = int(raw_number) if raw_number.isdigit() else 0
+    number = number or 0
     chosen = items[number - 1] if 0 < number <= len(items) else None
     found = services(context)
     shown = await found.on_index(lambda index: full_text(index, chosen.doc_id, chosen.loc)) if chosen else None

@@ -9,7 +9,17 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import duties, render
-from bot.access import approved_or_refused, button_data, callback_of, chat_id, message_of, reply, sender_id
+from bot.access import (
+    approved_or_refused,
+    button_data,
+    button_numbers,
+    callback_of,
+    chat_id,
+    message_of,
+    reply,
+    sender_id,
+    vote_row,
+)
 from bot.sending import send_all, show_typing
 from bot.services import Stores, services
 from knowledge.answer import full_text
@@ -28,10 +38,7 @@ FAILED = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử l�
 def answer_keyboard(answer_id: int, answer: Answer) -> InlineKeyboardMarkup:
     """Buttons under a reply: whole text and related clauses of an answer, one per suggested clause,
     and the votes."""
-    votes = [
-        InlineKeyboardButton("👍", callback_data=f"vote:{answer_id}:1"),
-        InlineKeyboardButton("👎", callback_data=f"vote:{answer_id}:-1"),
-    ]
+    votes = vote_row(answer_id)
     if not answer.answered:
         offered = [
             [InlineKeyboardButton(f"💡 {i}. {shorten(c.label, 56)}", callback_data=f"sug:{answer_id}:{i}")]
@@ -155,15 +162,20 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # ------------------------------------------------------------------------------------------ buttons
 
 
-async def _answer_or_gone(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, answer_id: int
-) -> tuple[str, list[Citation]] | None:
-    """The stored answer a button belongs to, or None (the official is told it is gone)."""
-    record = await services(context).on_db(lambda s: s.users.answer_record(answer_id))
+async def _pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, count: int
+) -> tuple[list[int], tuple[str, list[Citation]]] | None:
+    """The `count` numbers an answer's button carries (the answer's id first) and the stored answer; None
+    when the button is malformed (the press is acknowledged) or the answer gone (the official is told)."""
+    numbers = button_numbers(update, count)
+    if numbers is None:
+        await callback_of(update).answer()
+        return None
+    record = await services(context).on_db(lambda s: s.users.answer_record(numbers[0]))
     if record is None or not record[1]:
         await callback_of(update).answer("Câu trả lời này không còn.", show_alert=True)
         return None
-    return record
+    return numbers, record
 
 
 def page_keyboard(answer_id: int, page: int, total: int) -> InlineKeyboardMarkup | None:
@@ -183,15 +195,10 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    try:
-        _, raw_id, raw_page, how = button_data(update).split(":")
-        answer_id, page = int(raw_id), int(raw_page)
-    except ValueError:
-        await query.answer()
+    pressed = await _pressed(update, context, 2)
+    if pressed is None:
         return
-    record = await _answer_or_gone(update, context, answer_id)
-    if record is None:
-        return
+    (answer_id, page), record = pressed
     best = record[1][0]
     found = await services(context).on_index(lambda index: full_text(index, best.doc_id, best.loc))
     if found is None:
@@ -201,7 +208,7 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     page = min(max(page, 1), len(texts))
     await query.answer()
     keyboard = page_keyboard(answer_id, page, len(texts))
-    if how == "edit":
+    if button_data(update).endswith(":edit"):
         await query.edit_message_text(texts[page - 1], reply_markup=keyboard)
     else:
         await reply(update, context, texts[page - 1], reply_markup=keyboard)
@@ -212,9 +219,10 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    record = await _answer_or_gone(update, context, int(button_data(update).split(":")[1]))
-    if record is None:
+    pressed = await _pressed(update, context, 1)
+    if pressed is None:
         return
+    _, record = pressed
     await query.answer()
     found = services(context)
     settings = found.settings
@@ -228,15 +236,10 @@ async def suggestion_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    try:
-        _, raw_id, raw_number = button_data(update).split(":")
-        answer_id, number = int(raw_id), int(raw_number)
-    except ValueError:
-        await query.answer()
+    pressed = await _pressed(update, context, 2)
+    if pressed is None:
         return
-    record = await _answer_or_gone(update, context, answer_id)
-    if record is None:
-        return
+    (_, number), record = pressed
     if not 1 <= number <= len(record[1]):
         await query.answer("Gợi ý này không còn.", show_alert=True)
         return
@@ -251,9 +254,12 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    _, raw_id, raw_vote = button_data(update).split(":")
-    voter, vote = sender_id(update), 1 if raw_vote == "1" else -1
-    if not await services(context).on_db(lambda s: vote_on(s, int(raw_id), voter, vote)):
+    numbers = button_numbers(update, 1)
+    if numbers is None:
+        await query.answer()
+        return
+    answer_id, voter, vote = numbers[0], sender_id(update), 1 if button_data(update).endswith(":1") else -1
+    if not await services(context).on_db(lambda s: vote_on(s, answer_id, voter, vote)):
         await query.answer("Câu trả lời này không còn.")
         return
     await query.answer("Cảm ơn góp ý của bạn!")

@@ -17,6 +17,7 @@ from base.threads import blas_on_one_thread
 
 if TYPE_CHECKING:  # the commands import these late: loading Chroma and the model is slow
     import threading
+    from collections.abc import Callable
 
     from knowledge.consolidation import Version
     from knowledge.index import ClauseIndex
@@ -655,6 +656,18 @@ def _report_change(change: Change | None, done: str, target: Status | None = Non
     raise click.ClickException(f"{who} is {user.status}{since}, not pending{hint}")
 
 
+def _change_user(
+    ctx: click.Context,
+    id_or_phone: str,
+    change: Callable[[UserStore, int], Change | None],
+    done: str,
+    target: Status | None = None,
+) -> None:
+    """Apply one user command's change (the store's, with the bot commands' rules and audit) and report it."""
+    store, user_id = _one_user(ctx, id_or_phone)
+    _report_change(change(store, user_id), done, target)
+
+
 @users.command(name="approve")
 @click.argument("id_or_phone")
 @click.pass_context
@@ -667,8 +680,7 @@ def users_approve(ctx: click.Context, id_or_phone: str) -> None:
     """
     from office.users import OPERATOR
 
-    store, user_id = _one_user(ctx, id_or_phone)
-    _report_change(store.decide(user_id, True, OPERATOR, _operator()), "approved", "approved")
+    _change_user(ctx, id_or_phone, lambda s, u: s.decide(u, True, OPERATOR, _operator()), "approved", "approved")
 
 
 @users.command(name="reject")
@@ -683,8 +695,7 @@ def users_reject(ctx: click.Context, id_or_phone: str) -> None:
     """
     from office.users import OPERATOR
 
-    store, user_id = _one_user(ctx, id_or_phone)
-    _report_change(store.decide(user_id, False, OPERATOR, _operator()), "rejected", "rejected")
+    _change_user(ctx, id_or_phone, lambda s, u: s.decide(u, False, OPERATOR, _operator()), "rejected", "rejected")
 
 
 @users.command(name="lock")
@@ -699,8 +710,7 @@ def users_lock(ctx: click.Context, id_or_phone: str) -> None:
     """
     from office.users import OPERATOR
 
-    store, user_id = _one_user(ctx, id_or_phone)
-    _report_change(store.lock(user_id, OPERATOR, _operator()), "locked", "inactive")
+    _change_user(ctx, id_or_phone, lambda s, u: s.lock(u, OPERATOR, _operator()), "locked", "inactive")
 
 
 @users.command(name="unlock")
@@ -715,8 +725,7 @@ def users_unlock(ctx: click.Context, id_or_phone: str) -> None:
     """
     from office.users import OPERATOR
 
-    store, user_id = _one_user(ctx, id_or_phone)
-    _report_change(store.unlock(user_id, OPERATOR, _operator()), "unlocked", "approved")
+    _change_user(ctx, id_or_phone, lambda s, u: s.unlock(u, OPERATOR, _operator()), "unlocked", "approved")
 
 
 @users.command(name="move")
@@ -736,8 +745,8 @@ def users_move(ctx: click.Context, id_or_phone: str, unit: str) -> None:
         raise click.UsageError(f"{unit} is not a unit name or code in config.yaml ({codes})")
     from office.users import OPERATOR
 
-    store, user_id = _one_user(ctx, id_or_phone)
-    _report_change(store.move(user_id, chosen.code, OPERATOR, _operator()), f"moved to {chosen.code}")
+    code = chosen.code
+    _change_user(ctx, id_or_phone, lambda s, u: s.move(u, code, OPERATOR, _operator()), f"moved to {code}")
 
 
 @cli.group()

@@ -218,6 +218,21 @@ async def test_full_text_and_related_buttons(bot_settings, stand_in, sample_inde
         assert all(well_formed(s.text) for s in related)
 
 
+async def test_odd_or_forged_answer_buttons_are_acknowledged_and_nothing_breaks(
+    bot_settings, stand_in, sample_index, users
+) -> None:
+    """Button data the bot never made (an old client, a forged press) gets a silent acknowledgement."""
+    approve(users, OFFICIAL)
+    async with running_bot(bot_settings, stand_in, sample_index, users):
+        reply = await ask(stand_in, OFFICIAL, "chinh quyen so chuyen doi so", "điểm f khoản 2")
+        odd = ["rel:x", "full:1", "full:x:1:new", "sug:abc:1", "sug:1", "vote:x:1", "vote:"]
+        for data in odd:
+            stand_in.push_update(callback_update(OFFICIAL, data, reply))
+        await until(lambda: sum(s.method == "answerCallbackQuery" and s.text == "" for s in stand_in.sent) == len(odd))
+        assert not users.feedback_csv().splitlines()[1:]
+        await ask(stand_in, OFFICIAL, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "khoản 3")
+
+
 async def test_feedback_is_stored_and_exported(bot_settings, stand_in, sample_index, users) -> None:
     approve(users, OFFICIAL)
     approve(users, ADMIN, unit="NV", name="Quản trị")
