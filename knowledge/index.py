@@ -181,7 +181,7 @@ class ClauseIndex:
         self._lock = threading.Lock()
         self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
         self._state_db: sqlite3.Connection | None = None
-        self._last_query: tuple[str, list[float]] = ("", [])
+        self._last_query = threading.local()  # per thread: the bot's retrieval workers ask side by side
 
     # ----------------------------------------------------------------------------------- components
 
@@ -435,11 +435,11 @@ class ClauseIndex:
         return {pids[passage]: cosine for passage, cosine in found if passage in pids}
 
     def query_vector(self, text: str) -> list[float]:
-        """The embedding of a question's retrieval text (the last one is kept: ranking and the answer
-        decision embed a question once)."""
-        last = self._last_query
+        """The embedding of a question's retrieval text (each thread keeps its last one: ranking and the
+        answer decision embed a question once, however many questions other threads answer meanwhile)."""
+        last: tuple[str, list[float]] = getattr(self._last_query, "question", ("", []))
         if last[0] != text or not last[1]:
-            last = self._last_query = (text, self.embeddings.embed_query(lexicon().expand(text)))
+            last = self._last_query.question = (text, self.embeddings.embed_query(lexicon().expand(text)))
         return last[1]
 
     def search(self, question: str, k: int = 10, as_of: date | None = None) -> list[Hit]:

@@ -153,3 +153,32 @@ def test_full_text_gathers_the_item_and_its_points(sample_index: ClauseIndex) ->
     assert label.startswith("khoản 2 Chỉ thị")
     assert text.startswith("2. Tập trung thực hiện các giải pháp") and "f) Đẩy mạnh ứng dụng" in text
     assert full_text(sample_index, "no-such-doc", "1") is None
+
+
+class CountingEmbeddings(HashEmbeddings):
+    """The hashing embedder, counting the questions it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.questions: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.questions.append(text)
+        return super().embed_query(text)
+
+
+def test_each_question_is_embedded_once_while_another_thread_asks(settings) -> None:
+    """The bot's retrieval workers answer side by side: one's question never evicts the other's vector."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    counting = CountingEmbeddings()
+    index = ClauseIndex(settings, embeddings=counting)
+    assert Ingester(index, show_progress=False).run([SAMPLE_CORPUS]).ok
+    first, second = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    one, other = "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "Ai chịu trách nhiệm về chỉ số CCHC?"
+    first.submit(index.query_vector, index.query_text(one)).result()
+    second.submit(index.query_vector, index.query_text(other)).result()
+    first.submit(index.query_vector, index.query_text(one)).result()  # the ranking's embedding, again for the decision
+    assert len(counting.questions) == 2
+    first.shutdown()
+    second.shutdown()
