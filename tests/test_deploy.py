@@ -40,6 +40,8 @@ def test_the_unit_restarts_on_failure_reads_the_token_from_the_environment_file_
     assert unit["Service.StandardOutput"] == unit["Service.StandardError"] == ["journal"]
     assert "CCHC_DATA_DIR=/var/lib/cchc" in unit["Service.Environment"] and unit["Service.StateDirectory"] == ["cchc"]
     assert not any("TELEGRAM_BOT_TOKEN" in value for value in unit["Service.Environment"])
+    backup = unit_entries(DEPLOY / "cchc-backup.service")
+    assert int(unit["Service.CPUWeight"][0]) > 100 > int(backup["Service.CPUWeight"][0])  # questions go first
     environment = unit_entries(DEPLOY / "cchc.env.example")
     assert environment[".TELEGRAM_BOT_TOKEN"] == [""]  # a template: the real value goes in /etc/cchc/cchc.env
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
