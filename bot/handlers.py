@@ -165,8 +165,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def _pressed(
     update: Update, context: ContextTypes.DEFAULT_TYPE, count: int
 ) -> tuple[list[int], tuple[str, list[Citation]]] | None:
-    """The `count` numbers an answer's button carries (the answer's id first) and the stored answer; None
-    when the button is malformed (the press is acknowledged) or the answer gone (the official is told)."""
+    """The `count` numbers an answer's button carries (the answer's id first) and the stored answer, for an
+    approved official; None when the presser may not use the bot (told so), the button is malformed (the
+    press is acknowledged) or the answer gone (the official is told)."""
+    if not await approved_or_refused(update, context):
+        return None
     numbers = button_numbers(update, count)
     if numbers is None:
         await callback_of(update).answer()
@@ -193,8 +196,6 @@ def page_keyboard(answer_id: int, page: int, total: int) -> InlineKeyboardMarkup
 async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Toàn văn": the whole article or item of the best clause, in pages."""
     query = callback_of(update)
-    if not await approved_or_refused(update, context):
-        return
     pressed = await _pressed(update, context, 2)
     if pressed is None:
         return
@@ -217,8 +218,6 @@ async def full_text_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Điều khoản liên quan": the next citations quoted in full."""
     query = callback_of(update)
-    if not await approved_or_refused(update, context):
-        return
     pressed = await _pressed(update, context, 1)
     if pressed is None:
         return
@@ -234,8 +233,6 @@ async def related_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def suggestion_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A suggested clause's button: that clause quoted in full, marked as a suggestion (not the answer)."""
     query = callback_of(update)
-    if not await approved_or_refused(update, context):
-        return
     pressed = await _pressed(update, context, 2)
     if pressed is None:
         return
