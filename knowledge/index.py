@@ -268,8 +268,8 @@ class ClauseIndex:
         self.lexical.rebuild(StoreSource(self.store))
 
     def _delete_vectors(self, passage_ids: set[str]) -> None:
-        still_used = self.store.passage_ids()
-        self.vectors.delete(sorted(passage_ids - still_used))
+        if passage_ids:
+            self.vectors.delete(sorted(passage_ids - self.store.passages_in_use(passage_ids)))
 
     def vector_count(self) -> int:
         """Number of passage vectors stored for this embedding model."""
@@ -278,7 +278,7 @@ class ClauseIndex:
     def repair_vectors(self) -> int:
         """Embed every passage SQLite needs but Chroma lacks (after a crash, a model switch or a restore);
         returns how many were embedded."""
-        if self.vector_count() >= len(self.store.passage_ids()):
+        if self.vector_count() >= self.store.passage_count():
             return 0
         embedded = 0
         max_words = self.settings.embeddings.max_words
