@@ -157,6 +157,12 @@ class ClauseStore:
     def documents(self) -> list[DocumentMeta]:
         return [_meta_from_row(r) for r in self.db.table("documents").rows_where(order_by="doc_id")]
 
+    def documents_of(self, doc_ids: set[str]) -> dict[str, DocumentMeta]:
+        """These documents by doc_id (those not loaded are left out)."""
+        ids = sorted(doc_ids)
+        rows = self.db.table("documents").rows_where(f"doc_id IN ({','.join('?' * len(ids))})", ids) if ids else []
+        return {row["doc_id"]: _meta_from_row(row) for row in rows}
+
     def document(self, doc_id: str) -> DocumentMeta | None:
         rows = list(self.db.table("documents").rows_where("doc_id = ?", [doc_id]))
         return _meta_from_row(rows[0]) if rows else None
