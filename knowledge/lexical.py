@@ -461,7 +461,12 @@ class LexicalIndex:
         _write_articles(articles, sorted(touched), by_passage)
         rewritten = len(gone_rids) + len(touched & set(before.values()))
         with self.db.atomic():
-            self.db.execute("DELETE FROM lexical_passages WHERE pid NOT IN (SELECT DISTINCT pid FROM lexical_rows)")
+            for chunk in _chunks(sorted(touched)):
+                self.db.execute(
+                    f"DELETE FROM lexical_passages WHERE pid IN ({_marks(chunk)}) "
+                    f"AND pid NOT IN (SELECT pid FROM lexical_rows WHERE pid IN ({_marks(chunk)}))",
+                    chunk + chunk,
+                )
             self.db.execute(
                 "UPDATE lexical_state SET dirty = 0, generation = generation + 1, writer_pid = ?, "
                 "deleted = deleted + ?",

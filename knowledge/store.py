@@ -3,8 +3,8 @@
 SQLite is the source of truth: a clause exists when it is here. Chroma holds vectors keyed to it, and the
 lexical index is rebuilt from it, so a half-finished ingest never leaves a citation pointing nowhere.
 Each document keeps its own clauses as parsed; the operations amending documents make and the clause
-versions they produce live beside them (knowledge.versions) and are recomputed in the same transaction
-whenever a document is stored or removed.
+versions they produce live beside them (knowledge.versions); the versions a stored or removed document
+can reach are recomputed in the same transaction.
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ def m004_amendments_and_versions(db: sqlite_utils.Database) -> None:
     versions.refresh()
 
 
+@migrations()
+def m005_clause_passage_index(db: sqlite_utils.Database) -> None:
+    """Which clauses use a passage, found without reading every clause."""
+    db.table("clauses").create_index(["passage"])
+
+
 def _meta_row(meta: DocumentMeta, sha256: str, has_articles: bool, clause_count: int) -> dict:
     row = meta.model_dump()
     row["amends"] = json.dumps(meta.amends, ensure_ascii=False)
@@ -129,25 +135,33 @@ class ClauseStore:
         self, meta: DocumentMeta, clauses: list[Clause], passages: list[str], sha256: str, has_articles: bool
     ) -> None:
         """Swap in a document's clauses in one transaction (`passages[i]` is clause i's dense passage), its
-        amendment operations with them, and recompute every clause version."""
+        amendment operations with them, and recompute the clause versions it reaches."""
         rows = [_clause_row(c, p) for c, p in zip(clauses, passages, strict=True)]
         with self.db.atomic():
+            reached = {meta.doc_id} | self.versions.targets_of(meta.doc_id)
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [meta.doc_id])
             self.db.table("documents").upsert(_meta_row(meta, sha256, has_articles, len(clauses)), pk="doc_id")
             self.db.table("clauses").insert_all(rows, pk="clause_id")
             self.versions.store_operations(meta, clauses)
-            self.versions.refresh()
+            self.versions.refresh(reached)
 
     def remove_document(self, doc_id: str) -> None:
-        """Drop a document, its clauses and its operations; recompute every clause version."""
+        """Drop a document, its clauses and its operations; recompute the clause versions it reached."""
         with self.db.atomic():
+            reached = {doc_id} | self.versions.targets_of(doc_id)
             self.db.execute("DELETE FROM clauses WHERE doc_id = ?", [doc_id])
             self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
             self.versions.forget(doc_id)
-            self.versions.refresh()
+            self.versions.refresh(reached)
 
     def documents(self) -> list[DocumentMeta]:
         return [_meta_from_row(r) for r in self.db.table("documents").rows_where(order_by="doc_id")]
+
+    def documents_of(self, doc_ids: set[str]) -> dict[str, DocumentMeta]:
+        """These documents by doc_id (those not loaded are left out)."""
+        ids = sorted(doc_ids)
+        rows = self.db.table("documents").rows_where(f"doc_id IN ({','.join('?' * len(ids))})", ids) if ids else []
+        return {row["doc_id"]: _meta_from_row(row) for row in rows}
 
     def document(self, doc_id: str) -> DocumentMeta | None:
         rows = list(self.db.table("documents").rows_where("doc_id = ?", [doc_id]))
@@ -186,6 +200,18 @@ class ClauseStore:
     def passage_ids(self, doc_id: str | None = None) -> set[str]:
         sql = "SELECT DISTINCT passage FROM clauses" + (" WHERE doc_id = ?" if doc_id else "")
         return {row[0] for row in self.db.execute(sql, [doc_id] if doc_id else [])}
+
+    def passages_in_use(self, passage_ids: set[str]) -> set[str]:
+        """Which of these passages some clause still uses."""
+        ids, found = sorted(passage_ids), set[str]()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"SELECT DISTINCT passage FROM clauses WHERE passage IN ({','.join('?' * len(chunk))})"
+            found.update(row[0] for row in self.db.execute(sql, chunk))
+        return found
+
+    def passage_count(self) -> int:
+        return int(self.db.execute("SELECT count(DISTINCT passage) FROM clauses").fetchone()[0])
 
     def state(self) -> str:
         """Changes whenever a document is added, replaced or removed (for caches)."""

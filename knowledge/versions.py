@@ -6,8 +6,10 @@ Two tables beside `documents` and `clauses` (which keep each document's own clau
 - `clause_versions`: each version of every clause an operation touched, with its validity interval
   [since, until) as ISO days ("" = unbounded), the clause that made it and the dense passage it is
   retrieved with.
-Operations are read when their document is stored; versions are recomputed for every document whenever
-any document is stored or removed (in the same transaction), so the load order never matters.
+Operations are read when their document is stored; when a document is stored or removed, the versions of
+every document that change can reach (the document itself, the targets of its operations before and after,
+and any target an operation now resolves to differently) are recomputed in the same transaction, so the
+load order never matters and unrelated documents are left as they are.
 """
 
 from __future__ import annotations
@@ -203,8 +205,15 @@ class Versions:
     def forget(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM amendments WHERE doc_id = ?", [doc_id])
 
-    def refresh(self) -> None:
-        """Recompute every clause version and every operation's outcome from what is loaded now."""
+    def targets_of(self, doc_id: str) -> set[str]:
+        """The loaded documents this one's operations resolved onto at the last refresh."""
+        sql = "SELECT DISTINCT target_doc FROM amendments WHERE doc_id = ? AND target_doc != ''"
+        return {row[0] for row in self.db.execute(sql, [doc_id])}
+
+    def refresh(self, changed: set[str] | None = None) -> None:
+        """Recompute clause versions and operation outcomes from what is loaded now: of every document
+        (`changed` None), or of those a change to the `changed` documents can reach. The caller names a
+        stored or removed document together with its former targets (`targets_of` before the change)."""
         documents = {r["doc_id"]: r for r in self.db.table("documents").rows}
         by_number = {number_key(r["number"]): doc_id for doc_id, r in documents.items() if r["number"]}
         rows = sorted(self.db.table("amendments").rows, key=lambda r: _op_order(r, documents))
@@ -216,13 +225,20 @@ class Versions:
                 outcomes[row["op_id"]] = ("", TARGET_MISSING if row["target"] else TARGET_UNKNOWN)
             else:
                 targets.setdefault(target, []).append(row)
-        self.db.execute("DELETE FROM clause_versions")
-        for doc_id, op_rows in targets.items():
-            outcomes.update(self._consolidate(documents[doc_id], op_rows))
-        for op_id, (target_doc, outcome) in outcomes.items():
-            self.db.execute(
-                "UPDATE amendments SET target_doc = ?, outcome = ? WHERE op_id = ?", [target_doc, outcome, op_id]
-            )
+        if changed is None:
+            affected = set(targets)
+            self.db.execute("DELETE FROM clause_versions")
+        else:
+            affected = _reached(changed, rows, targets)
+            for doc_id in sorted(affected):
+                self.db.execute("DELETE FROM clause_versions WHERE doc_id = ?", [doc_id])
+        for doc_id in [d for d in targets if d in affected]:
+            outcomes.update(self._consolidate(documents[doc_id], targets[doc_id]))
+        stored = {row["op_id"]: (row["target_doc"], row["outcome"]) for row in rows}
+        self.db.conn.executemany(
+            "UPDATE amendments SET target_doc = ?, outcome = ? WHERE op_id = ?",
+            [(doc, outcome, op_id) for op_id, (doc, outcome) in outcomes.items() if stored[op_id] != (doc, outcome)],
+        )
 
     def _consolidate(self, document: dict, op_rows: list[dict]) -> dict[str, tuple[str, str]]:
         doc_id = document["doc_id"]
@@ -255,8 +271,9 @@ class Versions:
             return []
         docs = sorted(doc_ids) if doc_ids is not None else []
         of_docs = f" AND doc_id IN ({','.join('?' * len(docs))})" if docs else ""
-        touched = {r[0] for r in self.db.execute("SELECT DISTINCT clause_id FROM clause_versions")}
-        represented = self.represented()
+        of_where = f" WHERE doc_id IN ({','.join('?' * len(docs))})" if docs else ""
+        touched = {r[0] for r in self.db.execute("SELECT DISTINCT clause_id FROM clause_versions" + of_where, docs)}
+        represented = self.represented(doc_ids)
         rows = [
             IndexRow(_clause(row), row["passage"], "", "", row["clause_id"], row["ord"])
             for row in self.db.table("clauses").rows_where("1 = 1" + of_docs, docs, order_by="doc_id, ord")
@@ -290,13 +307,16 @@ class Versions:
             found |= frontier
         return found
 
-    def represented(self) -> set[str]:
-        """Amending clauses whose every change resolved onto a loaded document."""
+    def represented(self, doc_ids: set[str] | None = None) -> set[str]:
+        """Amending clauses whose every change resolved onto a loaded document (of these documents, when
+        given)."""
+        docs = sorted(doc_ids) if doc_ids else []
+        where = f"WHERE doc_id IN ({','.join('?' * len(docs))}) " if docs else ""
         sql = (
-            "SELECT made_by FROM amendments GROUP BY made_by "
+            f"SELECT made_by FROM amendments {where}GROUP BY made_by "
             "HAVING SUM(kind IN ('amend', 'repeal', 'words')) > 0 AND SUM(outcome != '') = 0"
         )
-        return {row[0] for row in self.db.execute(sql)}
+        return {row[0] for row in self.db.execute(sql, docs)}
 
     def history(self, clause_id: str) -> list[Version]:
         """Every version of a clause, oldest first ([] when no operation touched it)."""
@@ -404,6 +424,20 @@ class Versions:
         if started and started > day:
             return f"{meta.title} chưa có hiệu lực (có hiệu lực từ ngày {vn_day(started)})"
         return ""
+
+
+def _reached(changed: set[str], rows: list[dict], targets: dict[str, list[dict]]) -> set[str]:
+    """Documents whose versions a change to `changed` can alter: those documents, the targets their
+    operations resolve onto now, and both ends of any operation that resolves elsewhere than stored."""
+    resolved = {row["op_id"]: target for target, op_rows in targets.items() for row in op_rows}
+    reached = set(changed)
+    for row in rows:
+        now = resolved.get(row["op_id"], "")
+        if now and row["doc_id"] in changed:
+            reached.add(now)
+        if row["target_doc"] != now:
+            reached.update(doc for doc in (row["target_doc"], now) if doc)
+    return reached
 
 
 def _op_order(row: dict, documents: dict[str, dict]) -> tuple:

