@@ -26,13 +26,15 @@ _QUALIFIERS = [("thi", "xa"), ("huyen",), ("thanh", "pho"), ("quan",), ("cap", "
 _EXCEPT = [("tru",), ("ngoai", "tru"), ("khong", "bao", "gom"), ("khong", "ke")]
 _JOINERS = {",", "va", "cung", "hoac"}
 _END = "\0"
+_PUNCTUATION = {",", ";", ":", "(", ")"}
 # How a question names a whole kind of unit ("cấp xã", "phường tôi", "các phòng chuyên môn"): the common
 # word, in its accented spelling (an unaccented question is read after its accents are restored).
 _KIND_WORDS: dict[str, UnitKind] = {"xã": "xa-phuong", "phường": "xa-phuong", "thị trấn": "xa-phuong"}
 _KIND_WORDS |= {"phòng": "phong-ban", "phòng ban": "phong-ban", "ban ngành": "phong-ban"}
-# Words in which those syllables name no unit: the town itself, society, an office, prevention, a room.
-_NOT_A_UNIT = {"thị xã", "xã hội", "văn phòng", "dự phòng", "phòng chống", "phòng ngừa", "phòng tránh"}
-_NOT_A_UNIT |= {"phòng cháy", "phòng bệnh", "phòng họp", "phòng thủ", "phòng vệ", "phòng làm"}
+# Words in which those syllables name no unit (punctuation between them ignored: "phòng, chống"): the town
+# itself, society, an office, defence and border guards, prevention, a room.
+_NOT_A_UNIT = {"thị xã", "xã hội", "văn phòng", "dự phòng", "quốc phòng", "biên phòng", "phòng chống"}
+_NOT_A_UNIT |= {"phòng ngừa", "phòng tránh", "phòng cháy", "phòng bệnh", "phòng họp", "phòng thủ", "phòng vệ"}
 
 
 @dataclass(frozen=True)
@@ -244,9 +246,10 @@ class UnitDirectory:
         mentions = self.mentions(tokens)
         named = set().union(*(m.units for m in mentions))
         covered = {i for m in mentions for i in range(m.first, m.last)}
-        spelled = [text[t.start : t.end].lower() for t in tokens]
-        for i in range(len(tokens)):
-            if i not in covered and (kind := kind_named(spelled, i)):
+        places = [i for i, t in enumerate(tokens) if t.text not in _PUNCTUATION]
+        spelled = [text[tokens[i].start : tokens[i].end].lower() for i in places]
+        for at, i in enumerate(places):
+            if i not in covered and (kind := kind_named(spelled, at)):
                 named |= {u.code for u in self.units.values() if u.kind == kind}
         return frozenset(named)
 

@@ -46,7 +46,8 @@ def two_actors(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
         ("Chỉ số CCHC của thị xã năm nay?", set()),
         ("Điều tra xã hội học do ai làm?", set()),
         ("Văn phòng HĐND-UBND có nhiệm vụ gì?", {"VP"}),
-        ("Công tác phòng chống tham nhũng", set()),
+        ("Công tác phòng, chống tham nhũng", set()),
+        ("Trách nhiệm của Bộ Quốc phòng và Bộ đội Biên phòng", set()),
     ],
 )
 def test_the_units_a_question_asks_about(town: UnitDirectory, question: str, units: set[str]) -> None:
@@ -63,7 +64,8 @@ def test_clauses_are_marked_by_whom_they_oblige(two_actors: ClauseIndex) -> None
     def marks(question: str) -> dict[str, float]:
         found = two_actors.candidates(question)
         names = two_actors.lexical.passages(found.pids.tolist())
-        return {names[int(p)].split(":")[1].split("#")[0]: float(a) for p, a in zip(found.pids, found.actor)}
+        groups = {pid: name.split(":")[1].split("#")[0] for pid, name in names.items()}
+        return {groups[int(p)]: float(a) for p, a in zip(found.pids, found.actor, strict=True)}
 
     assert marks("Cấp xã phải kiểm tra việc lưu trữ hồ sơ thế nào?") == {"preamble": 0, "1": -1, "2": 1, "3": 0}
     assert marks("Phòng Tư pháp kiểm tra việc lưu trữ hồ sơ thế nào?") == {"preamble": 0, "1": 1, "2": -1, "3": 0}
