@@ -68,7 +68,7 @@ LAWS_SET = SHARED / "legal-bench" / "dev.json"
 FUSION_GRID = {
     "dense_weight": [0.2, 0.3, 0.4, 0.5, 0.6],
     "clause_weight": [0.33, 0.5, 0.67, 0.8],
-    "actor_weight": [0.0, 0.1, 0.2, 0.3, 0.5],
+    "actor_weight": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
 }
 
 

@@ -45,8 +45,8 @@ def both_forms(questions: list[Question]) -> list[Question]:
     return questions + unaccented(questions)
 
 
-# In the directive a clause is its own passage, so only the dense weight matters there.
-DIRECTIVE_GRID = [{"dense_weight": w} for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+# In the directive a clause is its own passage, so only the dense and actor weights matter there.
+DIRECTIVE_GRID = [{"dense_weight": w, "actor_weight": a} for w in (0.1, 0.2, 0.3, 0.4, 0.5) for a in (0.0, 0.3, 0.5)]
 LAWS_GRID = [{"dense_weight": d, "clause_weight": c} for d in (0.2, 0.3, 0.4) for c in (0.5, 0.8)]
 
 
