@@ -58,6 +58,9 @@ class RetrievalSettings(Section):
     thesaurus_weight: float = Field(
         0.5, ge=0, le=1, description="Weight of a thesaurus neighbour's terms against the question's own (0: off)."
     )
+    actor_weight: float = Field(
+        0.0, ge=0, le=1, description="Bonus of a clause that obliges a unit the question names (0: off)."
+    )
     dense_candidates: int = Field(300, ge=10, le=5000, description="Passages fetched from Chroma per question.")
 
 

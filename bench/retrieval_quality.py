@@ -65,7 +65,11 @@ DIRECTIVE_SETS = [
     ROOT / "tests" / "data" / "calibration-near-domain.yaml",
 ]
 LAWS_SET = SHARED / "legal-bench" / "dev.json"
-FUSION_GRID = {"dense_weight": [0.2, 0.3, 0.4, 0.5, 0.6], "clause_weight": [0.33, 0.5, 0.67, 0.8]}
+FUSION_GRID = {
+    "dense_weight": [0.2, 0.3, 0.4, 0.5, 0.6],
+    "clause_weight": [0.33, 0.5, 0.67, 0.8],
+    "actor_weight": [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0],
+}
 
 
 def knowledge_base(data_dir: Path, corpus: Path) -> ClauseIndex:
@@ -99,15 +103,32 @@ def ranking_block(
     name: str, trials: Sequence[Trial], ranks: np.ndarray, corpus: Path, repeats: int, cache: Path
 ) -> None:
     """hit@1, hit@3 and MRR@10 per set: as configured, at the grid point best on all questions (tuned),
-    cross-validated (grid point chosen on the other folds by MRR@10), and the plain fusion baseline."""
+    cross-validated (grid point chosen on the other folds by MRR@10), and the plain fusion baseline; first
+    over the grid without the actor signal (actor_weight 0), then over the whole grid."""
     scope = np.array([t.question.in_scope for t in trials])
     inside = [t.question for t in trials if t.question.in_scope]
     points = fusion_points()
     configured = rank_metrics(np.array([t.rank or 0 for t in trials if t.question.in_scope]))
-    grid = rank_metrics(ranks[:, scope])
-    best = int(np.argmax(grid[2].mean(axis=1)))
-    validated = cross_validate_ranking(ranks[:, scope], inside, repeats=repeats)
     plain = rank_metrics(plain_fusion_ranks(corpus, inside, cache))
+    without = [i for i, p in enumerate(points) if p["actor_weight"] == 0]
+    for title, chosen in ((f"{name}, without the actor signal", without), (name, list(range(len(points))))):
+        grid_points = [points[i] for i in chosen]
+        ranking_table(title, grid_points, ranks[np.ix_(chosen, scope)], configured, plain, inside, repeats)
+
+
+def ranking_table(
+    name: str,
+    points: list[dict[str, float]],
+    ranks: np.ndarray,
+    configured: tuple[np.ndarray, ...],
+    plain: tuple[np.ndarray, ...],
+    inside: list[Question],
+    repeats: int,
+) -> None:
+    """One table of ranking_block: ranks[point, in-scope question] over a grid of points."""
+    grid = rank_metrics(ranks)
+    best = int(np.argmax(grid[2].mean(axis=1)))
+    validated = cross_validate_ranking(ranks, inside, repeats=repeats)
     picks = ", ".join(f"{points[p]} x{n}" for p, n in validated.picks.most_common(2))
     print(f"\n{name}: tuned at {points[best]}; CV picks {picks}")
     columns = [f"{m} conf/tuned/CV/plain" for m in ("hit@1", "hit@3", "MRR@10")]

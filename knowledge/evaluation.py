@@ -32,7 +32,7 @@ import yaml
 
 from base.settings import DecisionSettings
 from knowledge.decision import Outcome, Signals, signals
-from knowledge.index import ClauseIndex
+from knowledge.index import Candidates, ClauseIndex
 from knowledge.vietnamese import fold, normalize
 
 OUTCOMES = (Outcome.ANSWER, Outcome.SUGGEST, Outcome.NOT_FOUND)
@@ -361,14 +361,20 @@ def held_out(values: np.ndarray, choices: Sequence[Choice]) -> np.ndarray:
 
 def fusion_ranks(index: ClauseIndex, questions: Sequence[Question], points: Sequence[dict[str, float]]) -> np.ndarray:
     """ranks[point, question]: rank of the first gold clause in the top 10 with the retrieval settings of
-    each point (0 when absent or out of scope). A question is embedded once for all the points."""
+    each point (0 when absent or out of scope). A question's signals are gathered once for every point that
+    gathers them alike (same thesaurus weight and dense candidates), and only re-fused per point."""
     configured = index.settings.retrieval
+    day = index.today()
     ranks = np.zeros((len(points), len(questions)), dtype=int)
     try:
         for q, question in enumerate(questions):
+            gathered: dict[tuple[float, int], Candidates] = {}
             for p, point in enumerate(points if question.in_scope else []):
-                index.settings.retrieval = configured.model_copy(update=point)
-                hits = index.search(question.text, k=10)
+                weights = index.settings.retrieval = configured.model_copy(update=point)
+                signature = (weights.thesaurus_weight, weights.dense_candidates)
+                if signature not in gathered:
+                    gathered[signature] = index.candidates(question.text)
+                hits = index.ranked(gathered[signature], 10, weights, day)
                 found = (i for i, h in enumerate(hits, 1) if is_gold(h.clause.doc_id, h.clause.loc, question.gold))
                 ranks[p, q] = next(found, 0)
     finally:

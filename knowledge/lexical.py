@@ -509,6 +509,14 @@ class LexicalIndex:
             found.update(self.db.execute(sql, chunk).fetchall())
         return found
 
+    def pids_of_keys(self, keys: Iterable[str]) -> dict[str, int]:
+        """The passage (pid) of each clause key the index holds (others are left out)."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            sql = f"SELECT key, pid FROM lexical_rows WHERE key IN ({_marks(chunk)})"
+            found.update(self.db.execute(sql, chunk).fetchall())
+        return found
+
     def passages(self, pids: Iterable[int]) -> dict[int, str]:
         found: dict[int, str] = {}
         for chunk in _chunks(sorted(set(pids))):

@@ -107,6 +107,16 @@ def _obligation(row: dict) -> Obligation:
     )
 
 
+def obligated_units(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """'doc_id:loc' of every clause that obliges units, with those units (none before the register exists)."""
+    if not db.table("obligations").exists():
+        return {}
+    found: dict[str, set[str]] = {}
+    for doc_id, loc, unit in db.execute("SELECT DISTINCT doc_id, loc, unit FROM obligations"):
+        found.setdefault(f"{doc_id}:{loc}", set()).add(unit)
+    return found
+
+
 class ObligationRegister:
     """Obligations by document and unit, rebuilt from the clause store when a document changes."""
 

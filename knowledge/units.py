@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from base.settings import Settings, Unit, UnitGroup
+from base.settings import Settings, Unit, UnitGroup, UnitKind
 from knowledge.vietnamese import fold, normalize
 
 _TOKEN = re.compile(r"\w+|[,;:()]")
@@ -26,6 +26,15 @@ _QUALIFIERS = [("thi", "xa"), ("huyen",), ("thanh", "pho"), ("quan",), ("cap", "
 _EXCEPT = [("tru",), ("ngoai", "tru"), ("khong", "bao", "gom"), ("khong", "ke")]
 _JOINERS = {",", "va", "cung", "hoac"}
 _END = "\0"
+_PUNCTUATION = {",", ";", ":", "(", ")"}
+# How a question names a whole kind of unit ("cấp xã", "phường tôi", "các phòng chuyên môn"): the common
+# word, in its accented spelling (an unaccented question is read after its accents are restored).
+_KIND_WORDS: dict[str, UnitKind] = {"xã": "xa-phuong", "phường": "xa-phuong", "thị trấn": "xa-phuong"}
+_KIND_WORDS |= {"phòng": "phong-ban", "phòng ban": "phong-ban", "ban ngành": "phong-ban"}
+# Words in which those syllables name no unit (punctuation between them ignored: "phòng, chống"): the town
+# itself, society, an office, defence and border guards, prevention, a room.
+_NOT_A_UNIT = {"thị xã", "xã hội", "văn phòng", "dự phòng", "quốc phòng", "biên phòng", "phòng chống"}
+_NOT_A_UNIT |= {"phòng ngừa", "phòng tránh", "phòng cháy", "phòng bệnh", "phòng họp", "phòng thủ", "phòng vệ"}
 
 
 @dataclass(frozen=True)
@@ -228,6 +237,33 @@ class UnitDirectory:
             return mention
         units = mention.units - named if skip else named
         return Mention(mention.first, close + 1, units, self.group_of(units) or "")
+
+    def asked(self, question: str) -> frozenset[str]:
+        """The units a question asks about: those it names (by name, list or group phrase) and every unit
+        of a kind it names by the common word ("cấp xã", "phường", "các phòng")."""
+        text = normalize(question)
+        tokens = tokenize(text)
+        mentions = self.mentions(tokens)
+        named = set().union(*(m.units for m in mentions))
+        covered = {i for m in mentions for i in range(m.first, m.last)}
+        places = [i for i, t in enumerate(tokens) if t.text not in _PUNCTUATION]
+        spelled = [text[tokens[i].start : tokens[i].end].lower() for i in places]
+        for at, i in enumerate(places):
+            if i not in covered and (kind := kind_named(spelled, at)):
+                named |= {u.code for u in self.units.values() if u.kind == kind}
+        return frozenset(named)
+
+
+def kind_named(spelled: Sequence[str], at: int) -> UnitKind | None:
+    """The kind of unit the accented words name at `at` ("xã", "phòng ban"), unless part of another word."""
+    for length in (2, 1):
+        word = " ".join(spelled[at : at + length])
+        if at + length > len(spelled) or word not in _KIND_WORDS:
+            continue
+        before = f"{spelled[at - 1]} {spelled[at]}" if at else ""
+        after = " ".join(spelled[at + length - 1 : at + length + 1])
+        return None if before in _NOT_A_UNIT or after in _NOT_A_UNIT else _KIND_WORDS[word]
+    return None
 
 
 def joined(tokens: Sequence[Token], left: Mention, right: Mention, titles: Iterable[tuple[str, ...]]) -> bool:

@@ -45,8 +45,8 @@ def both_forms(questions: list[Question]) -> list[Question]:
     return questions + unaccented(questions)
 
 
-# In the directive a clause is its own passage, so only the dense weight matters there.
-DIRECTIVE_GRID = [{"dense_weight": w} for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+# In the directive a clause is its own passage, so only the dense and actor weights matter there.
+DIRECTIVE_GRID = [{"dense_weight": w, "actor_weight": a} for w in (0.1, 0.2, 0.3, 0.4, 0.5) for a in (0.0, 0.3, 0.5)]
 LAWS_GRID = [{"dense_weight": d, "clause_weight": c} for d in (0.2, 0.3, 0.4) for c in (0.5, 0.8)]
 
 
@@ -99,7 +99,7 @@ def ranking_by_set(trials: list[Trial], validated: RankingCV) -> dict[str, tuple
 
 # Floors below the measured cross-validated figures (bench/retrieval_quality.py): hit@1, hit@3.
 RANKING_FLOORS = {
-    "dev-chithi.yaml": (0.80, 0.95),
+    "dev-chithi.yaml": (0.85, 0.95),
     "dev-chithi-paraphrase.yaml": (0.72, 0.90),
     "calibration-chithi.yaml": (0.90, 0.95),
     "calibration-near-domain.yaml": (0.85, 0.95),
