@@ -117,9 +117,14 @@ def button_numbers(update: Update, count: int) -> list[int] | None:
     """The first `count` fields after the button's kind, as numbers ('sug:12:3' -> [12, 3]); None when it
     carries fewer or other fields (an old or forged button)."""
     fields = button_data(update).split(":")[1 : count + 1]
-    if len(fields) < count or not all(field.isdigit() for field in fields):
+    if len(fields) < count or not all(is_number(field) for field in fields):
         return None
     return [int(field) for field in fields]
+
+
+def is_number(field: str) -> bool:
+    """A button field the bot could have written as a number: ASCII digits, short enough for SQLite."""
+    return field.isascii() and field.isdigit() and len(field) <= 18
 
 
 def vote_row(answer_id: int | str) -> list[InlineKeyboardButton]:
@@ -133,7 +138,7 @@ def vote_row(answer_id: int | str) -> list[InlineKeyboardButton]:
 def key_and_number(update: Update, kind: str) -> tuple[str, int | None]:
     """A button 'kind:key:n' as (key, n); n is None when it is not a number. Keys may hold ':' themselves."""
     key, _, raw = button_data(update).removeprefix(kind).rpartition(":")
-    return key, int(raw) if raw.isdigit() else None
+    return key, int(raw) if is_number(raw) else None
 
 
 def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:

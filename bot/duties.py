@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.access import approved_or_refused, callback_of, chat_id, key_and_number, reply, vote_row
+from bot.access import approved_or_refused, callback_of, chat_id, is_number, key_and_number, reply, vote_row
 from bot.sending import send_all
 from bot.services import Services, services
 from knowledge.answer import full_text
@@ -43,9 +43,10 @@ async def _asked(found: Services, key: str, official: User) -> DutyQuestion | No
     """What a list shows, from the key its buttons carry (a question's answer is read on the database
     thread, after its write; the register in the retrieval pool)."""
     kind, _, value = key.partition(":")
-    if kind == "u" and (codes := found.settings.unit_codes(value)):
+    may_see = value == official.unit_code or found.settings.telegram.is_admin(official.telegram_id or 0)
+    if kind == "u" and may_see and (codes := found.settings.unit_codes(value)):
         return DutyQuestion(frozenset(codes), unit_label(codes, found.register.directory))
-    if kind != "q" or not value.isdigit():
+    if kind != "q" or not is_number(value):
         return None
     answer_id, register = int(value), found.register
     record = await found.on_db(lambda s: s.users.answer_record(answer_id))

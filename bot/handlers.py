@@ -251,11 +251,11 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    numbers = button_numbers(update, 1)
-    if numbers is None:
+    numbers, fields = button_numbers(update, 1), button_data(update).split(":")
+    if numbers is None or len(fields) != 3 or fields[2] not in ("1", "-1"):
         await query.answer()
         return
-    answer_id, voter, vote = numbers[0], sender_id(update), 1 if button_data(update).endswith(":1") else -1
+    answer_id, voter, vote = numbers[0], sender_id(update), int(fields[2])
     if not await services(context).on_db(lambda s: vote_on(s, answer_id, voter, vote)):
         await query.answer("Câu trả lời này không còn.")
         return

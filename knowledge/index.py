@@ -190,6 +190,7 @@ class ClauseIndex:
         self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
         self._state_db: sqlite3.Connection | None = None
         self._last_query = threading.local()  # per thread: the bot's retrieval workers ask side by side
+        self._obliged: tuple[str, dict[int, frozenset[str]]] | None = None  # documents' state, passage -> units
 
     # ----------------------------------------------------------------------------------- components
 
@@ -441,14 +442,26 @@ class ClauseIndex:
         asked = self.directory.asked(text)
         if not asked:
             return match
-        obliged = obligated_units(self.store.db)
-        units: dict[int, set[str]] = {}
-        for key, pid in self.lexical.pids_of_keys(obliged).items():
-            units.setdefault(pid, set()).update(obliged[key])
+        units = self._obliged_passages()
         for i, pid in enumerate(pids.tolist()):
             if pid in units:
                 match[i] = 1.0 if units[pid] & asked else -1.0
         return match
+
+    def _obliged_passages(self) -> dict[int, frozenset[str]]:
+        """Passage -> the units its clauses oblige (an amended clause's wordings included), read once per
+        state of the loaded documents rather than per question."""
+        state = self.store.state()
+        cached: tuple[str, dict[int, frozenset[str]]] | None = self._obliged
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        obliged = obligated_units(self.store.db)
+        units: dict[int, set[str]] = {}
+        for key, pid in self.lexical.pids_of_clauses(obliged):
+            units.setdefault(pid, set()).update(obliged[key])
+        found = {pid: frozenset(named) for pid, named in units.items()}
+        self._obliged = (state, found)
+        return found
 
     def _dense(self, view: View, text: str) -> dict[int, float]:
         """Cosine of the question to its nearest passages, by passage id of the lexical index."""

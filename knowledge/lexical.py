@@ -509,13 +509,12 @@ class LexicalIndex:
             found.update(self.db.execute(sql, chunk).fetchall())
         return found
 
-    def pids_of_keys(self, keys: Iterable[str]) -> dict[str, int]:
-        """The passage (pid) of each clause key the index holds (others are left out)."""
-        found: dict[str, int] = {}
-        for chunk in _chunks(sorted(set(keys))):
-            sql = f"SELECT key, pid FROM lexical_rows WHERE key IN ({_marks(chunk)})"
-            found.update(self.db.execute(sql, chunk).fetchall())
-        return found
+    def pids_of_clauses(self, clause_ids: Iterable[str]) -> list[tuple[str, int]]:
+        """(clause id, passage) of every row of these clauses: their own wording ('doc:loc') and each
+        amended wording ('doc:loc@version')."""
+        wanted = set(clause_ids)
+        rows = self.db.execute("SELECT key, pid FROM lexical_rows").fetchall()
+        return [(key.split("@", 1)[0], pid) for key, pid in rows if key.split("@", 1)[0] in wanted]
 
     def passages(self, pids: Iterable[int]) -> dict[int, str]:
         found: dict[int, str] = {}

@@ -32,9 +32,13 @@ _PUNCTUATION = {",", ";", ":", "(", ")"}
 _KIND_WORDS: dict[str, UnitKind] = {"xã": "xa-phuong", "phường": "xa-phuong", "thị trấn": "xa-phuong"}
 _KIND_WORDS |= {"phòng": "phong-ban", "phòng ban": "phong-ban", "ban ngành": "phong-ban"}
 # Words in which those syllables name no unit (punctuation between them ignored: "phòng, chống"): the town
-# itself, society, an office, defence and border guards, prevention, a room.
-_NOT_A_UNIT = {"thị xã", "xã hội", "văn phòng", "dự phòng", "quốc phòng", "biên phòng", "phòng chống"}
-_NOT_A_UNIT |= {"phòng ngừa", "phòng tránh", "phòng cháy", "phòng bệnh", "phòng họp", "phòng thủ", "phòng vệ"}
+# itself, society, cooperatives, manners, an office, defence and border guards, prevention, "in case", rooms,
+# and police departments (not the town's).
+_NOT_A_UNIT = {"thị xã", "xã hội", "hợp tác xã", "xã viên", "xã giao", "xã luận", "văn phòng", "dự phòng"}
+_NOT_A_UNIT |= {"quốc phòng", "biên phòng", "phòng chống", "phòng ngừa", "phòng tránh", "phòng cháy", "phòng bệnh"}
+_NOT_A_UNIT |= {"phòng dịch", "phòng thủ", "phòng vệ", "đề phòng", "phòng khi", "phòng hờ", "phòng xa"}
+_NOT_A_UNIT |= {"phòng họp", "phòng làm", "phòng máy", "phòng khám", "phòng tiếp", "phòng chờ", "phòng ở"}
+_NOT_A_UNIT |= {"phòng ngủ", "phòng trọ", "phòng ốc", "phòng cảnh"}
 
 
 @dataclass(frozen=True)
@@ -260,9 +264,9 @@ def kind_named(spelled: Sequence[str], at: int) -> UnitKind | None:
         word = " ".join(spelled[at : at + length])
         if at + length > len(spelled) or word not in _KIND_WORDS:
             continue
-        before = f"{spelled[at - 1]} {spelled[at]}" if at else ""
-        after = " ".join(spelled[at + length - 1 : at + length + 1])
-        return None if before in _NOT_A_UNIT or after in _NOT_A_UNIT else _KIND_WORDS[word]
+        around = {" ".join(spelled[max(at - back, 0) : at + 1]) for back in (1, 2)}  # "xã hội", "hợp tác xã"
+        around.add(" ".join(spelled[at + length - 1 : at + length + 1]))
+        return None if around & _NOT_A_UNIT else _KIND_WORDS[word]
     return None
 
 

@@ -48,6 +48,14 @@ def two_actors(tmp_path_factory: pytest.TempPathFactory, e5) -> ClauseIndex:
         ("Văn phòng HĐND-UBND có nhiệm vụ gì?", {"VP"}),
         ("Công tác phòng, chống tham nhũng", set()),
         ("Trách nhiệm của Bộ Quốc phòng và Bộ đội Biên phòng", set()),
+        ("Thủ tục đăng ký thành lập hợp tác xã gồm những giấy tờ gì?", set()),
+        ("Xã viên hợp tác xã có quyền gì?", set()),
+        ("Quy tắc ứng xử, xã giao của cán bộ công chức?", set()),
+        ("Đề phòng lừa đảo qua mạng thì cần làm gì?", set()),
+        ("Phòng khi mất điện thì hồ sơ điện tử lưu thế nào?", set()),
+        ("Bố trí phòng làm việc của Bộ phận Một cửa thế nào?", set()),
+        ("Phòng máy chủ cần đảm bảo an toàn thông tin gì?", set()),
+        ("Phòng Cảnh sát giao thông tỉnh xử lý ra sao?", set()),
     ],
 )
 def test_the_units_a_question_asks_about(town: UnitDirectory, question: str, units: set[str]) -> None:

@@ -225,7 +225,8 @@ async def test_odd_or_forged_answer_buttons_are_acknowledged_and_nothing_breaks(
     approve(users, OFFICIAL)
     async with running_bot(bot_settings, stand_in, sample_index, users):
         reply = await ask(stand_in, OFFICIAL, "chinh quyen so chuyen doi so", "điểm f khoản 2")
-        odd = ["rel:x", "full:1", "full:x:1:new", "sug:abc:1", "sug:1", "vote:x:1", "vote:"]
+        odd = ["rel:x", "full:1", "full:x:1:new", "sug:abc:1", "sug:1", "vote:x:1", "vote:", "vote:1", "vote:1:9"]
+        odd += ["sug:²:1", "full:1:³:edit", "sug:9999999999999999999999999:1"]
         for data in odd:
             stand_in.push_update(callback_update(OFFICIAL, data, reply))
         await until(lambda: sum(s.method == "answerCallbackQuery" and s.text == "" for s in stand_in.sent) == len(odd))

@@ -89,6 +89,11 @@ async def test_viec_of_another_unit_is_for_admins(world, stand_in, duties_index)
         assert "khoản 2 Điều 4 Nghị định 45/2099/NĐ-CP" in other.text
         await ask(stand_in, ADMIN, "/viec xa-phuong", "Việc của UBND các xã, phường")
         await ask(stand_in, ADMIN, "/viec Phòng Không Có", "Không có đơn vị")
+        mine = await ask(stand_in, TP_OFFICIAL, "/viec", "Việc của Phòng Tư pháp")
+        before = len(stand_in.sent)
+        await press(stand_in, TP_OFFICIAL, mine, "viec:u:NV:2")  # a forged page of another unit's list
+        refused = await stand_in.wait_for(lambda s: s in stand_in.sent[before:] and s.method == "answerCallbackQuery")
+        assert refused[0].text and not any(s.method == "editMessageText" for s in stand_in.sent[before:])
 
 
 async def test_questions_about_my_units_duties_are_answered_from_the_register(world, stand_in, duties_index) -> None:
