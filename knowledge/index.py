@@ -190,7 +190,9 @@ class ClauseIndex:
         self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
         self._state_db: sqlite3.Connection | None = None
         self._last_query = threading.local()  # per thread: the bot's retrieval workers ask side by side
-        self._obliged: tuple[str, dict[int, frozenset[str]]] | None = None  # documents' state, passage -> units
+        self._obliged: tuple[tuple[str, tuple[int, int]], dict[int, frozenset[str]]] | None = (
+            None  # see _obliged_passages
+        )
 
     # ----------------------------------------------------------------------------------- components
 
@@ -450,9 +452,9 @@ class ClauseIndex:
 
     def _obliged_passages(self) -> dict[int, frozenset[str]]:
         """Passage -> the units its clauses oblige (an amended clause's wordings included), read once per
-        state of the loaded documents rather than per question."""
-        state = self.store.state()
-        cached: tuple[str, dict[int, frozenset[str]]] | None = self._obliged
+        state of the loaded documents and of the lexical index (whose compaction renumbers passages)."""
+        state = (self.store.state(), self.lexical.generation())
+        cached: tuple[tuple[str, tuple[int, int]], dict[int, frozenset[str]]] | None = self._obliged
         if cached is not None and cached[0] == state:
             return cached[1]
         obliged = obligated_units(self.store.db)
