@@ -25,25 +25,22 @@ import argparse
 import json
 import resource
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+
+from devtools.chroma_server import chroma_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 LAWS = SHARED / "legal-bench" / "laws"
 DEV = SHARED / "legal-bench" / "dev.json"
 CCHC = Path(sys.executable).with_name("cchc")
-CHROMA = Path(sys.executable).with_name("chroma")
 FIRST_QUESTION = "Người lao động được nghỉ hằng năm bao nhiêu ngày?"
 
 
@@ -68,37 +65,6 @@ def config_for(provider: str, work: Path, chroma_port: int | None = None) -> Pat
     path = work / f"config-{provider}{'-server' if chroma_port else ''}.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
-    """A real `chroma run` storing under `path` on a free port: (port, pid), stopped afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.2)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def rss_mib(pid: int) -> dict[str, float]:

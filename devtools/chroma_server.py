@@ -1,0 +1,47 @@
+"""A real `chroma run` on 127.0.0.1 for tests and benches (the Chroma server mode, tried for real)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
+    """A `chroma run` storing under `path` on a free port, answering its heartbeat: (port, pid); stopped
+    afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("chroma run did not start") from None
+                time.sleep(0.2)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
