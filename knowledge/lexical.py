@@ -512,9 +512,13 @@ class LexicalIndex:
     def pids_of_clauses(self, clause_ids: Iterable[str]) -> list[tuple[str, int]]:
         """(clause id, passage) of every row of these clauses: their own wording ('doc:loc') and each
         amended wording ('doc:loc@version')."""
-        wanted = set(clause_ids)
-        rows = self.db.execute("SELECT key, pid FROM lexical_rows").fetchall()
-        return [(key.split("@", 1)[0], pid) for key, pid in rows if key.split("@", 1)[0] in wanted]
+        found: list[tuple[str, int]] = []
+        sql = "SELECT pid FROM lexical_rows WHERE key = ? OR (key > ? AND key < ?)"  # "@" sorts just before "A"
+        for clause_id in sorted(set(clause_ids)):
+            found += [
+                (clause_id, pid) for (pid,) in self.db.execute(sql, [clause_id, f"{clause_id}@", f"{clause_id}A"])
+            ]
+        return found
 
     def passages(self, pids: Iterable[int]) -> dict[int, str]:
         found: dict[int, str] = {}
