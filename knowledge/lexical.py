@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import sqlite_utils
@@ -503,11 +503,7 @@ class LexicalIndex:
 
     def passage_ids(self, passages: Iterable[str]) -> dict[str, int]:
         """pid of each passage the index holds (others are left out)."""
-        found: dict[str, int] = {}
-        for chunk in _chunks(sorted(set(passages))):
-            sql = f"SELECT passage, pid FROM lexical_passages WHERE passage IN ({_marks(chunk)})"
-            found.update(self.db.execute(sql, chunk).fetchall())
-        return found
+        return dict(self._select_in("SELECT passage, pid FROM lexical_passages WHERE passage IN ({})", passages))
 
     def pids_of_clauses(self, clause_ids: Iterable[str]) -> list[tuple[str, int]]:
         """(clause id, passage) of every row of these clauses: their own wording ('doc:loc') and each
@@ -521,30 +517,24 @@ class LexicalIndex:
         return found
 
     def passages(self, pids: Iterable[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for chunk in _chunks(sorted(set(pids))):
-            sql = f"SELECT pid, passage FROM lexical_passages WHERE pid IN ({_marks(chunk)})"
-            found.update(self.db.execute(sql, chunk).fetchall())
-        return found
+        """Name of each passage the index holds (others are left out)."""
+        return dict(self._select_in("SELECT pid, passage FROM lexical_passages WHERE pid IN ({})", pids))
 
     def rows(self, rids: Iterable[int]) -> dict[int, tuple[str, int, float, int, int]]:
         """rid -> (key, pid, order, since, until) for the rows still held."""
-        found: dict[int, tuple[str, int, float, int, int]] = {}
-        for chunk in _chunks(sorted(set(rids))):
-            sql = f"SELECT rid, key, pid, ord, since, until FROM lexical_rows WHERE rid IN ({_marks(chunk)})"
-            found.update((rid, (key, pid, order, s, u)) for rid, key, pid, order, s, u in self.db.execute(sql, chunk))
-        return found
+        sql = "SELECT rid, key, pid, ord, since, until FROM lexical_rows WHERE rid IN ({})"
+        return {rid: (key, pid, order, s, u) for rid, key, pid, order, s, u in self._select_in(sql, rids)}
 
     def rows_of_passages(self, pids: Iterable[int]) -> list[tuple[int, str, int, float, int, int]]:
         """(rid, key, pid, order, since, until) of every wording of these passages, in document order."""
-        found: list[tuple[int, str, int, float, int, int]] = []
-        for chunk in _chunks(sorted(set(pids))):
-            sql = (
-                "SELECT rid, key, pid, ord, since, until FROM lexical_rows "
-                f"WHERE pid IN ({_marks(chunk)}) ORDER BY pid, ord, key"
-            )
-            found += self.db.execute(sql, chunk).fetchall()
-        return found
+        sql = "SELECT rid, key, pid, ord, since, until FROM lexical_rows WHERE pid IN ({}) ORDER BY pid, ord, key"
+        return list(self._select_in(sql, pids))
+
+    def _select_in(self, sql: str, values: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql` whose "IN ({})" takes these values (distinct, sorted), a chunk of them at a time
+        (SQLite limits the parameters of one statement); each chunk's rows in the order the query gives."""
+        for chunk in _chunks(sorted(set(values))):
+            yield from self.db.execute(sql.format(_marks(chunk)), chunk)
 
     def keys_of_passage(self, passage: str) -> list[str]:
         sql = (
