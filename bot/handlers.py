@@ -15,6 +15,7 @@ from bot.access import (
     button_numbers,
     callback_of,
     chat_id,
+    is_number,
     message_of,
     reply,
     sender_id,
@@ -251,11 +252,11 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = callback_of(update)
     if not await approved_or_refused(update, context):
         return
-    numbers, fields = button_numbers(update, 1), button_data(update).split(":")
-    if numbers is None or len(fields) != 3 or fields[2] not in ("1", "-1"):
+    fields = button_data(update).split(":")  # vote:<answer id>:1 or :-1
+    if len(fields) != 3 or not is_number(fields[1]) or fields[2] not in ("1", "-1"):
         await query.answer()
         return
-    answer_id, voter, vote = numbers[0], sender_id(update), int(fields[2])
+    answer_id, voter, vote = int(fields[1]), sender_id(update), int(fields[2])
     if not await services(context).on_db(lambda s: vote_on(s, answer_id, voter, vote)):
         await query.answer("Câu trả lời này không còn.")
         return
