@@ -169,10 +169,11 @@ class Source(Protocol):
 class LexicalSnapshot:
     """A point-in-time view of both indexes: what one question is answered from."""
 
-    def __init__(self, clauses: tantivy.Index, articles: tantivy.Index, generation: int) -> None:
+    def __init__(self, clauses: tantivy.Index, articles: tantivy.Index, generation: int, deleted: int) -> None:
         self._clauses, self._articles = clauses.searcher(), articles.searcher()
         self._clause_schema, self._article_schema = clauses.schema, articles.schema
         self.generation = generation
+        self._deleted = deleted  # at least as many entries as these searchers still count though deleted
 
     @property
     def clause_count(self) -> int:
@@ -206,7 +207,11 @@ class LexicalSnapshot:
         return Hits(np.asarray(pids, dtype=np.int64), scores, self.article_count)
 
     def present(self, term: str) -> bool:
-        """True when some wording held now contains the term."""
+        """True when some wording held now contains the term: read from its document frequency, unless
+        so few wordings hold it that they could all be deleted ones (then searched for, a short list)."""
+        frequency = self.document_frequency(term)
+        if frequency > self._deleted or not frequency:
+            return frequency > 0
         query = tantivy.Query.term_query(self._clause_schema, "terms", term)
         return bool(self._clauses.search(query, 1, count=False).hits)
 
@@ -265,7 +270,8 @@ class LexicalIndex:
         clauses, articles = self._open(state[0])
         clauses.reload()
         articles.reload()
-        return LexicalSnapshot(clauses, articles, state[1])
+        deleted = self.db.execute("SELECT deleted FROM lexical_state").fetchone()  # counted before they commit
+        return LexicalSnapshot(clauses, articles, state[1], deleted[0] if deleted else 0)
 
     def problem(self) -> str:
         """Why the indexes cannot be used as they are ('' when they can)."""
@@ -455,11 +461,12 @@ class LexicalIndex:
                 )
                 added.append((int(cursor.lastrowid or 0), pids[row.passage], row, row.clause_terms()))
                 touched.add(pids[row.passage])
+            rewritten = len(gone_rids) + len(touched & set(before.values()))
+            self.db.execute("UPDATE lexical_state SET deleted = deleted + ?", [rewritten])
         clauses, articles = self._open(state[0])
         _write(clauses, gone_rids, added)
         by_passage = self._article_terms(touched, desired, pids)
         _write_articles(articles, sorted(touched), by_passage)
-        rewritten = len(gone_rids) + len(touched & set(before.values()))
         with self.db.atomic():
             for chunk in _chunks(sorted(touched)):
                 self.db.execute(
@@ -468,9 +475,8 @@ class LexicalIndex:
                     chunk + chunk,
                 )
             self.db.execute(
-                "UPDATE lexical_state SET dirty = 0, generation = generation + 1, writer_pid = ?, "
-                "deleted = deleted + ?",
-                [os.getpid(), rewritten],
+                "UPDATE lexical_state SET dirty = 0, generation = generation + 1, writer_pid = ?",
+                [os.getpid()],
             )
 
     def _passage_ids(self, passages: set[str]) -> dict[str, int]:

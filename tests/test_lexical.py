@@ -15,6 +15,7 @@ from ingest.pipeline import Ingester
 from knowledge.embeddings import HashEmbeddings
 from knowledge.evaluation import load_questions
 from knowledge.index import ClauseIndex
+from knowledge.vietnamese import terms
 from tests.conftest import DATA, SAMPLE_DIRECTIVE, SHARED, make_settings
 
 QUESTIONS = [q.text for q in load_questions(SHARED / "eval" / "dev-chithi.yaml")] + [
@@ -172,3 +173,20 @@ def test_the_index_follows_the_wording_in_force_as_a_fresh_build_does(
     before, after = (index.search(questions[0], k=1, as_of=date(2026, d[0], d[1]))[0] for d in ((6, 1), (11, 29)))
     assert before.clause.clause_id == after.clause.clause_id == "nd-99-2026-goc:3.1"
     assert before.clause.text != after.clause.text and "02 giờ" in after.clause.text
+
+
+def test_a_term_only_deleted_wordings_held_is_not_loaded(index: ClauseIndex, tmp_path: Path) -> None:
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, SAMPLE_DIRECTIVE, DATA / "ke-hoach-mau.txt")])
+    held = {
+        doc: {t for c in index.store.clauses(doc) for t in terms(c.text, expand=True)}
+        for doc in (m.doc_id for m in index.store.documents())
+    }
+    plan = held.pop("ke-hoach-mau")
+    directive = set().union(*held.values())
+    assert plan - directive and plan & directive
+    index.rebuild_lexical()  # one segment for both documents
+    assert index.loaded_terms(plan) == plan
+    index.remove_document("ke-hoach-mau")  # in place: tantivy still counts the plan's entries until it merges
+    assert index.loaded_terms(plan) == plan & directive
+    index.compact_lexical()
+    assert index.loaded_terms(plan) == plan & directive
