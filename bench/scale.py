@@ -144,17 +144,23 @@ def answer_worker(config: Path, data_dir: Path) -> None:
                 "max_ms": latencies[-1],
                 "cpu_p50_ms": statistics.median(cpu),
                 "cpu_p95_ms": cpu[int(0.95 * (len(cpu) - 1))],
-                "peak_rss_mib": peak_rss_mib(),
+                **own_memory_mib(),
             }
         )
     )
 
 
-def peak_rss_mib() -> float:
+def own_memory_mib() -> dict[str, float]:
+    """This process's peak resident memory, and what is resident now: its own (anonymous) memory and the
+    pages of files it maps (the lexical index, libraries): clean pages of the page cache, shared and
+    reclaimable, which RSS counts all the same."""
+    fields = {"VmHWM": "peak_rss_mib", "RssAnon": "rss_anon_mib", "RssFile": "rss_file_mib"}
+    found = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        key, _, value = line.partition(":")
+        if key in fields:
+            found[fields[key]] = int(value.split()[0]) / 1024
+    return found
 
 
 def size_mib(path: Path) -> float:
@@ -219,7 +225,8 @@ def show(figures: dict) -> None:
         f"start -> first answer {figures['start_s']:5.1f} s ({figures['start_cpu_s']:.1f} s CPU) "
         f"| warm over {figures['questions']}: p50 {figures['p50_ms']:.0f} / p95 {figures['p95_ms']:.0f} / "
         f"max {figures['max_ms']:.0f} ms (CPU p50 {figures['cpu_p50_ms']:.0f} / p95 {figures['cpu_p95_ms']:.0f} ms) "
-        f"| peak RSS {figures['peak_rss_mib']:.0f} MiB | data {size['total']:.0f} MiB "
+        f"| peak RSS {figures['peak_rss_mib']:.0f} MiB (now {figures.get('rss_anon_mib', 0):.0f} own + "
+        f"{figures.get('rss_file_mib', 0):.0f} mapped files) | data {size['total']:.0f} MiB "
         f"(SQLite {size['sqlite']:.0f}, Chroma {size['chroma']:.0f}, lexical {size['lexical']:.0f}){server}",
         flush=True,
     )
