@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from base.threads import blas_on_one_thread
 from devtools.chroma_server import chroma_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +118,9 @@ def answering(config: Path, data_dir: Path) -> dict:
 
 
 def answer_worker(config: Path, data_dir: Path) -> None:
-    """In the answering process: the first answer, then every dev statement as typed and unaccented."""
+    """In the answering process (numpy's BLAS on one thread, as in every `cchc` process): the first answer,
+    then every dev statement as typed and unaccented."""
+    blas_on_one_thread()
     from base.settings import load
     from knowledge.answer import answer
     from knowledge.evaluation import load_questions, unaccented
