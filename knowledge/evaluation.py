@@ -121,6 +121,27 @@ def observe(index: ClauseIndex, question: Question, k: int = 10) -> Trial:
     return Trial(question, ranked, signals(index, text, hits[0]))
 
 
+def signal_rows(trials: Sequence[Trial]) -> list[dict[str, object]]:
+    """One plain row per trial (set, question, rank of the gold, best clause and the decision's signals),
+    to compare two versions of the pipeline question by question."""
+    rows: list[dict[str, object]] = []
+    for t in trials:
+        s = t.signals
+        rows.append(
+            {
+                "set": t.question.source,
+                "question": t.question.text,
+                "in_scope": t.question.in_scope,
+                "rank": t.rank,
+                "best": ":".join(t.ranked[0]) if t.ranked else None,
+                "coverage": s.coverage if s else None,
+                "vocabulary": s.vocabulary if s else None,
+                "margin": s.margin if s else None,
+            }
+        )
+    return rows
+
+
 # ------------------------------------------------------------------------------------------ scores
 
 
@@ -332,6 +353,30 @@ class CrossValidated:
 
     def common(self, n: int = 2) -> list[tuple[DecisionSettings, int]]:
         return self.picks.most_common(n)
+
+    def spread(self) -> dict[str, PickSpread]:
+        """Per threshold: how far the folds' picks of it range, and its most frequent value."""
+        chosen = list(self.picks.elements())
+        out = {}
+        for name in DecisionSettings.model_fields:
+            values = Counter(float(getattr(p, name)) for p in chosen)
+            mode, count = values.most_common(1)[0]
+            out[name] = PickSpread(min(values), max(values), mode, count, len(chosen))
+        return out
+
+
+@dataclass(frozen=True)
+class PickSpread:
+    """The values the folds chose for one threshold."""
+
+    low: float
+    high: float
+    mode: float
+    mode_count: int
+    folds: int
+
+    def __str__(self) -> str:
+        return f"{self.low:g}..{self.high:g} (mode {self.mode:g} in {self.mode_count} of {self.folds})"
 
 
 def cross_validate(

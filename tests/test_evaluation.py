@@ -11,6 +11,7 @@ import pytest
 from base.settings import DecisionSettings
 from knowledge.decision import Outcome, Signals
 from knowledge.evaluation import (
+    CrossValidated,
     Question,
     Trial,
     best_point,
@@ -25,6 +26,7 @@ from knowledge.evaluation import (
     outcome_shares,
     rank_metrics,
     score,
+    signal_rows,
     standard_errors,
     unaccented,
 )
@@ -235,3 +237,28 @@ def test_thresholds_are_not_fitted_to_a_single_look_alike() -> None:
     several = look_alike_set(4)
     chosen = choose_thresholds(several, np.arange(len(several)))
     assert chosen.answer_margin > -0.041  # four of them are evidence: the margin threshold shuts them out
+
+
+def test_the_spread_of_the_folds_picks() -> None:
+    low, high = DecisionSettings(answer_coverage=0.3), DecisionSettings(answer_coverage=0.4)
+    validated = CrossValidated(np.zeros((1, 3)), Counter({low: 3, high: 1}))
+    spread = validated.spread()
+    assert (spread["answer_coverage"].low, spread["answer_coverage"].high) == (0.3, 0.4)
+    assert str(spread["answer_coverage"]) == "0.3..0.4 (mode 0.3 in 3 of 4)"
+    margin = f"{low.answer_margin:g}"
+    assert str(spread["answer_margin"]) == f"{margin}..{margin} (mode {margin} in 4 of 4)"
+
+
+def test_signal_rows_name_each_question_and_its_signals() -> None:
+    rows = signal_rows([trial(1, "3", 2, 0.5, 0.6, -0.01), Trial(Question("x", ()), (), None)])
+    assert rows[0] == {
+        "set": "set.yaml",
+        "question": "câu hỏi 1",
+        "in_scope": True,
+        "rank": 2,
+        "best": f"{DOC}:x0",
+        "coverage": 0.5,
+        "vocabulary": 0.6,
+        "margin": -0.01,
+    }
+    assert rows[1]["best"] is None and rows[1]["margin"] is None and rows[1]["rank"] is None
