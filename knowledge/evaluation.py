@@ -121,6 +121,27 @@ def observe(index: ClauseIndex, question: Question, k: int = 10) -> Trial:
     return Trial(question, ranked, signals(index, text, hits[0]))
 
 
+def signal_rows(trials: Sequence[Trial]) -> list[dict[str, object]]:
+    """One plain row per trial (set, question, rank of the gold, best clause and the decision's signals),
+    to compare two versions of the pipeline question by question."""
+    rows: list[dict[str, object]] = []
+    for t in trials:
+        s = t.signals
+        rows.append(
+            {
+                "set": t.question.source,
+                "question": t.question.text,
+                "in_scope": t.question.in_scope,
+                "rank": t.rank,
+                "best": ":".join(t.ranked[0]) if t.ranked else None,
+                "coverage": s.coverage if s else None,
+                "vocabulary": s.vocabulary if s else None,
+                "margin": s.margin if s else None,
+            }
+        )
+    return rows
+
+
 # ------------------------------------------------------------------------------------------ scores
 
 
@@ -226,12 +247,32 @@ def folds(questions: Sequence[Question], k: int, seed: int) -> list[np.ndarray]:
     return [np.array(sorted(f), dtype=int) for f in out]
 
 
-def best_point(utility: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The grid point of highest utility; among ties, the one nearest their centre (away from the edges
-    of the plateau, where a new question is likeliest to fall on the wrong side)."""
-    tied = np.argwhere(utility.reshape(shape) >= utility.max() - 1e-9)
+def best_point(utility: np.ndarray, shape: tuple[int, ...], tolerance: np.ndarray | float = 1e-9) -> tuple[int, ...]:
+    """The grid point of highest utility; among the points that tie with it (within `tolerance`, one value or
+    one per point), the one nearest their centre (away from the edges of the plateau, where a new question is
+    likeliest to fall on the wrong side)."""
+    tied = np.argwhere((utility >= utility.max() - tolerance).reshape(shape))
     centre = tied.mean(axis=0)
     return tuple(int(x) for x in tied[np.argmin(((tied - centre) ** 2).sum(axis=1))])
+
+
+def standard_errors(gains: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per grid point (gains[point, trial] summing to its utility): the standard error of its utility's
+    difference from the best point's, over independent questions (`groups`: a question's forms together)."""
+    _, member = np.unique(groups, return_inverse=True)
+    count = int(member.max()) + 1 if len(member) else 0
+    if count < 2:
+        return np.zeros(gains.shape[0])
+    differences = gains - gains[int(np.argmax(gains.sum(axis=1)))]
+    per_question = differences @ np.eye(count)[member]
+    return np.sqrt(count) * per_question.std(axis=1, ddof=1)
+
+
+def near_best_point(gains: np.ndarray, groups: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The grid point a new set of questions should find best: every point whose utility is within one
+    standard error of the highest is as good as it on the evidence (points that win by a question or two
+    win by chance), and of those the one nearest their centre is taken (see best_point)."""
+    return best_point(gains.sum(axis=1), shape, standard_errors(gains, groups) + 1e-9)
 
 
 @dataclass(frozen=True)
@@ -255,12 +296,15 @@ def _signal_arrays(trials: Sequence[Trial]) -> dict[str, np.ndarray]:
     }
 
 
-def _utility(chosen: np.ndarray, wanted: np.ndarray, unwanted: np.ndarray, cost: float) -> np.ndarray:
-    """Per grid point: share of `wanted` trials chosen minus `cost` times the share of `unwanted` ones."""
-    none = np.zeros(chosen.shape[0])
-    gain = chosen[:, wanted].mean(axis=1) if wanted.any() else none
-    loss = chosen[:, unwanted].mean(axis=1) if unwanted.any() else none
-    return gain - cost * loss
+def _gains(chosen: np.ndarray, wanted: np.ndarray, unwanted: np.ndarray, cost: float) -> np.ndarray:
+    """Per grid point and trial, what the trial adds to the point's utility: the share of `wanted` trials
+    chosen minus `cost` times the share of `unwanted` ones."""
+    gains = np.zeros(chosen.shape)
+    if wanted.any():
+        gains[:, wanted] = chosen[:, wanted] / wanted.sum()
+    if unwanted.any():
+        gains[:, unwanted] = -cost * chosen[:, unwanted] / unwanted.sum()
+    return gains
 
 
 def choose_thresholds(
@@ -271,10 +315,12 @@ def choose_thresholds(
     Answering an out-of-scope question costs `cost` times what answering an in-scope one gains; telling an
     in-scope question "not found" costs `cost` times what telling an out-of-scope one gains. The answer
     thresholds are chosen first, then the "not found" ones given them. Thresholds with the margin are
-    chosen on trials that have one; the `_alone` ones on every trial, margin ignored.
+    chosen on trials that have one; the `_alone` ones on every trial, margin ignored. Each is the near-best
+    point of its grid (near_best_point), not the one of highest utility on these very trials.
     """
     g = grid or ThresholdGrid()
     s = {name: values[train] for name, values in _signal_arrays(trials).items()}
+    groups = np.array([trials[i].question.group for i in train])
     scope, has_margin = s["in_scope"], ~np.isnan(s["margin"])
     margin = np.where(has_margin, s["margin"], -np.inf)
     cov = s["coverage"][None, None, :] >= g.coverage[:, None, None]
@@ -282,12 +328,12 @@ def choose_thresholds(
     steep = margin[None, None, :] >= g.margin[None, :, None]
     answer = (cov & steep).reshape(-1, len(train))
     inside, outside = scope & has_margin, ~scope & has_margin
-    a = best_point(_utility(answer, inside, outside, cost), (len(g.coverage), len(g.margin)))
+    a = near_best_point(_gains(answer, inside, outside, cost), groups, (len(g.coverage), len(g.margin)))
     covered = s["coverage"] >= g.coverage[a[0]]
     refuse = (voc | (~steep & ~covered[None, None, :])).reshape(-1, len(train))
-    r = best_point(_utility(refuse, outside, inside, cost), (len(g.vocabulary), len(g.margin)))
-    alone_a = best_point(_utility(cov[:, 0, :], scope, ~scope, cost), (len(g.coverage),))
-    alone_r = best_point(_utility(voc[:, 0, :], ~scope, scope, cost), (len(g.vocabulary),))
+    r = near_best_point(_gains(refuse, outside, inside, cost), groups, (len(g.vocabulary), len(g.margin)))
+    alone_a = near_best_point(_gains(cov[:, 0, :], scope, ~scope, cost), groups, (len(g.coverage),))
+    alone_r = near_best_point(_gains(voc[:, 0, :], ~scope, scope, cost), groups, (len(g.vocabulary),))
     return DecisionSettings(
         answer_coverage=float(g.coverage[a[0]]),
         answer_margin=float(g.margin[a[1]]),
@@ -307,6 +353,30 @@ class CrossValidated:
 
     def common(self, n: int = 2) -> list[tuple[DecisionSettings, int]]:
         return self.picks.most_common(n)
+
+    def spread(self) -> dict[str, PickSpread]:
+        """Per threshold: how far the folds' picks of it range, and its most frequent value."""
+        chosen = list(self.picks.elements())
+        out = {}
+        for name in DecisionSettings.model_fields:
+            values = Counter(float(getattr(p, name)) for p in chosen)
+            mode, count = values.most_common(1)[0]
+            out[name] = PickSpread(min(values), max(values), mode, count, len(chosen))
+        return out
+
+
+@dataclass(frozen=True)
+class PickSpread:
+    """The values the folds chose for one threshold."""
+
+    low: float
+    high: float
+    mode: float
+    mode_count: int
+    folds: int
+
+    def __str__(self) -> str:
+        return f"{self.low:g}..{self.high:g} (mode {self.mode:g} in {self.mode_count} of {self.folds})"
 
 
 def cross_validate(

@@ -1,5 +1,5 @@
 """Accent restoration from counts kept in SQLite: incremental counts equal a fresh count, ties are settled
-the same way whatever the loading order."""
+the same way whatever the loading order, and the shipped background spells only what the loaded texts lack."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import random
 import sqlite_utils
 
 from knowledge.accents import AccentTable, accent_counts, best_forms, restore_with
+from knowledge.background import accent_forms
 from knowledge.evaluation import load_questions, unaccented
 from tests.conftest import SAMPLE_DIRECTIVE, SHARED
 
@@ -20,11 +21,45 @@ def table(*texts: str) -> AccentTable:
     return accents
 
 
+def own_only(*texts: str) -> AccentTable:
+    accents = AccentTable(sqlite_utils.Database(memory=True), fallback=dict)
+    accents.add(texts)
+    return accents
+
+
+EXAMS = "Phòng Nội vụ tổ chức kỳ thi tuyển công chức; người dự thi nộp tờ khai tại Bộ phận Một cửa."
+
+
 def test_accents_come_back_from_the_loaded_texts() -> None:
     accents = table("Hạn nộp báo cáo kiểm điểm trước ngày 15 tháng 4.", "Nộp hồ sơ trễ hạn.")
     assert accents.restore("han nop bao cao kiem diem") == "hạn nộp báo cáo kiểm điểm"
     assert accents.restore("Hạn chót") == "Hạn chót"  # typed with accents: left alone
     assert accents.restore("xyz bao cao") == "xyz báo cáo"
+
+
+def test_words_the_loaded_texts_lack_take_the_laws_spelling() -> None:
+    question = "nguoi du thi nop giay phep xay dung"
+    assert own_only(EXAMS).restore(question) == "người dự thi nộp giay phep xay dung"
+    assert table(EXAMS).restore(question) == "người dự thi nộp giấy phép xây dựng"
+
+
+def test_the_loaded_texts_spelling_wins_where_the_laws_differ() -> None:
+    laws = accent_forms()
+    assert (laws["thi"], laws["ky thi"], laws["to khai"]) == ("thì", "ký thì", "tờ khai")
+    exams = table(EXAMS)
+    assert exams.restore("ai to chuc thi") == "ai tổ chức thi"  # a syllable the loaded texts have
+    assert exams.restore("ky thi tuyen cong chuc") == "kỳ thi tuyển công chức"  # a pair they have
+    assert exams.restore("to khai") == "tờ khai"
+    exams.add(["Tổ khai giảng lớp bồi dưỡng."])  # a tie in the loaded texts, settled by their own counts
+    assert exams.restore("to khai") == "tổ khai"
+
+
+def test_pairs_the_loaded_texts_know_come_before_the_fallbacks() -> None:
+    own = {"danh gia": "đánh giá", "danh": "danh"}
+    fallback = {"vao danh": "vào danh", "vao": "vào", "ket qua": "kết quả"}
+    assert restore_with(own, "vao danh gia ket qua", fallback) == "vào đánh giá kết quả"
+    assert restore_with(own, "vao danh sach", fallback) == "vào danh sach"
+    assert restore_with(own, "vao danh gia", {}) == "vao đánh giá"
 
 
 def test_ties_do_not_depend_on_loading_order() -> None:
@@ -55,4 +90,4 @@ def test_stored_and_in_memory_restoration_agree_on_the_dev_questions() -> None:
     forms = best_forms((f, a, n) for (f, a), n in accent_counts(DIRECTIVE_TEXTS).items())
     questions = unaccented(load_questions(SHARED / "eval" / "dev-chithi-paraphrase.yaml"))
     for question in questions:
-        assert accents.restore(question.text) == restore_with(forms, question.text)
+        assert accents.restore(question.text) == restore_with(forms, question.text, accent_forms())

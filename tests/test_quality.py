@@ -124,8 +124,11 @@ def test_cross_validated_outcomes(directive_trials: list[Trial]) -> None:
         assert s.answered >= 0.68 and s.refused <= 0.10, name
         assert s.suggested_with_gold >= s.suggested - 0.05, name  # a suggestion nearly always holds the gold
         assert s.out_of_scope_answered <= 0.08, name
-    dev = scores["dev-chithi.yaml"]
-    assert dev.answered >= 0.78 and dev.out_of_scope_answered == 0.0
+    for form in ("dev-chithi.yaml", "dev-chithi.yaml (unaccented)"):
+        # the answer rule is not fitted to the few out-of-scope questions that look answerable: with the
+        # plain highest utility, folds picked a low-coverage, tight-margin rule that held out answered 0.81
+        dev = scores[form]
+        assert dev.answered >= 0.88 and dev.out_of_scope_answered == 0.0, form
 
 
 def test_configured_thresholds_on_the_dev_set(directive_trials: list[Trial], sample_index: ClauseIndex) -> None:
