@@ -5,6 +5,13 @@ system per path within a process, so a process sees the vectors another process 
 the store afresh. `VectorStore.reopened()` does that for a running bot after an ingest elsewhere: the new
 client is opened beside the old one, every store of the process moves to it, and the old one is stopped
 once no question still reads through it. A Chroma server needs none of this: every client sees every write.
+
+Chroma writes a collection's HNSW graph to disk only every `sync_threshold` changes and, when a process
+opens it, re-inserts the changes made since from its write-ahead log, in parallel and in no fixed order: the
+graph, and so the approximate nearest passages, would differ from one process start to the next. Every
+passage collection is therefore kept at the smallest threshold Chroma accepts, so that the graph on disk is
+the whole graph and each start loads the same one; a collection made with other settings is brought to
+these when it is opened, its vectors kept.
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from pathlib import Path
 import chromadb
 import numpy as np
 from chromadb.api.client import SharedSystemClient
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
 
 log = logging.getLogger(__name__)
 BATCH = 500  # ids per get/delete call
+SYNC_THRESHOLD = 2  # changes after which Chroma saves the HNSW graph (its least: a lone change is replayed alike)
+CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine", "sync_threshold": SYNC_THRESHOLD}}
 
 
 @dataclass
@@ -97,9 +107,7 @@ class VectorStore:
         return self._collection(current.client)
 
     def _collection(self, client: chromadb.ClientAPI) -> chromadb.Collection:
-        return client.get_or_create_collection(
-            name=self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        return passage_collection(client, self.name)
 
     def add(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metadatas: list[dict]) -> None:
         embeddings = np.asarray(vectors, dtype=np.float32)
@@ -127,3 +135,19 @@ class VectorStore:
         found = self.collection.query(query_embeddings=query, n_results=k, include=["distances"])
         distances = (found["distances"] or [[]])[0]
         return [(passage, 1.0 - float(distance)) for passage, distance in zip(found["ids"][0], distances, strict=True)]
+
+
+def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collection:
+    """A collection of passage vectors (cosine space, embeddings supplied by the caller), created or opened
+    with the HNSW settings that give every process start the same graph."""
+    collection = client.get_or_create_collection(name=name, embedding_function=None, configuration=CONFIGURATION)
+    hnsw = collection.configuration_json.get("hnsw") or {}
+    if hnsw.get("sync_threshold") != SYNC_THRESHOLD:
+        collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
+        log.info(
+            "Chroma collection %s: its HNSW graph is now saved with every write (was every %s changes), so that "
+            "each start loads the same graph; the vectors stay, nothing to re-ingest",
+            name,
+            hnsw.get("sync_threshold"),
+        )
+    return collection
