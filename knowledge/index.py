@@ -49,7 +49,7 @@ from knowledge.records import Clause, DocumentMeta
 from knowledge.register import obligated_units
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from knowledge.vectors import VectorStore, passage_collection
+from knowledge.vectors import VectorStore, embedded_path, exclusive, passage_collection
 from knowledge.vietnamese import lexicon, normalize, terms
 
 log = logging.getLogger(__name__)
@@ -651,19 +651,20 @@ def copy_vectors(
         if not collection.name.startswith(f"{prefix}-"):
             continue
         into = passage_collection(target, collection.name)
-        ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
-        for start in range(0, len(ids), VECTOR_BATCH):
-            wanted = ids[start : start + VECTOR_BATCH]
-            found = collection.get(ids=wanted, include=["embeddings", "metadatas", "documents"])
-            if found["ids"]:
-                into.upsert(
-                    ids=found["ids"],
-                    embeddings=found["embeddings"],
-                    metadatas=found["metadatas"],
-                    documents=found["documents"],
-                )
-            copied += len(found["ids"])
-            missing += len(wanted) - len(found["ids"])
+        with exclusive(embedded_path(source), embedded_path(target)):
+            ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
+            for start in range(0, len(ids), VECTOR_BATCH):
+                wanted = ids[start : start + VECTOR_BATCH]
+                found = collection.get(ids=wanted, include=["embeddings", "metadatas", "documents"])
+                if found["ids"]:
+                    into.upsert(
+                        ids=found["ids"],
+                        embeddings=found["embeddings"],
+                        metadatas=found["metadatas"],
+                        documents=found["documents"],
+                    )
+                copied += len(found["ids"])
+                missing += len(wanted) - len(found["ids"])
     return copied, missing
 
 

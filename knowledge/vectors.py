@@ -13,13 +13,20 @@ passage collection is therefore kept at the smallest threshold Chroma accepts, s
 the whole graph and each start loads the same one, and searched wide enough (`ef_search`) that the
 candidates are all but exactly the nearest; a collection made with other settings is brought to these when
 it is opened, its vectors kept.
+
+Every read and write of an embedded store holds `chroma.lock` beside it (`exclusive`). A process that opens
+the store while another writes would otherwise load a half-saved graph, or replay the writer's unsaved
+changes and save its own graph over the writer's (which leaves the index unreadable); under the lock it
+finds every write either not begun or saved, so it has at most one change to replay and saves nothing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,30 +124,38 @@ class VectorStore:
     def _collection(self, client: chromadb.ClientAPI) -> chromadb.Collection:
         return passage_collection(client, self.name)
 
+    def _exclusive(self) -> AbstractContextManager[None]:
+        return exclusive(self.path if self._shared is not None else None)
+
     def add(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metadatas: list[dict]) -> None:
         embeddings = np.asarray(vectors, dtype=np.float32)
-        self._writable().add(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)  # type: ignore[arg-type]
+        with self._exclusive():
+            self._writable().add(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)  # type: ignore[arg-type]
 
     def existing(self, ids: list[str]) -> set[str]:
         """Which of these ids have a vector."""
         found: set[str] = set()
-        for start in range(0, len(ids), BATCH):
-            found.update(self.collection.get(ids=ids[start : start + BATCH], include=[])["ids"])
+        with self._exclusive():
+            for start in range(0, len(ids), BATCH):
+                found.update(self.collection.get(ids=ids[start : start + BATCH], include=[])["ids"])
         return found
 
     def delete(self, ids: list[str]) -> None:
-        for start in range(0, len(ids), BATCH):
-            self._writable().delete(ids=ids[start : start + BATCH])
+        with self._exclusive():
+            for start in range(0, len(ids), BATCH):
+                self._writable().delete(ids=ids[start : start + BATCH])
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._exclusive():
+            return self.collection.count()
 
     def nearest(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """The k nearest passages as (id, cosine similarity), best first."""
         if k <= 0:
             return []
         query = np.asarray([vector], dtype=np.float32)
-        found = self.collection.query(query_embeddings=query, n_results=k, include=["distances"])
+        with self._exclusive():
+            found = self.collection.query(query_embeddings=query, n_results=k, include=["distances"])
         distances = (found["distances"] or [[]])[0]
         return [(passage, 1.0 - float(distance)) for passage, distance in zip(found["ids"][0], distances, strict=True)]
 
@@ -161,3 +176,22 @@ def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collec
             stored.get("ef_search"),
         )
     return collection
+
+
+@contextmanager
+def exclusive(*stores: Path | None) -> Iterator[None]:
+    """Hold the lock of each embedded store (`None`: a Chroma server, which needs none) against other
+    processes and threads; not re-entrant."""
+    paths = sorted({str(path) for path in stores if path is not None})
+    with ExitStack() as held:
+        for path in paths:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            handle = held.enter_context(open(f"{path}.lock", "a"))  # closing it releases the lock
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def embedded_path(client: chromadb.ClientAPI) -> Path | None:
+    """Where an embedded client keeps its store (None for a server)."""
+    settings = client.get_settings()
+    return Path(settings.persist_directory) if settings.is_persistent else None

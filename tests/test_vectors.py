@@ -15,7 +15,7 @@ import pytest
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
-from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore
+from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore, exclusive
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "clauses-test"
@@ -110,3 +110,24 @@ def test_a_store_made_before_is_brought_to_the_settings_with_a_message(
     with caplog.at_level(logging.INFO, logger="knowledge.vectors"):
         VectorStore(ChromaSettings(), path, NAME, fresh=True)
     assert "re-ingest" not in caplog.text  # said once, when the settings change
+
+
+COUNT = """
+import sys
+from pathlib import Path
+from base.settings import ChromaSettings
+from knowledge.vectors import VectorStore
+print(VectorStore(ChromaSettings(), Path(sys.argv[1]), sys.argv[2]).count())
+"""
+
+
+def test_a_process_opening_the_store_waits_for_a_write_in_progress(tmp_path: Path) -> None:
+    path = tmp_path / "chroma"
+    run(WRITE_NEW, path, 100, 8)
+    command = [sys.executable, "-c", COUNT, str(path), NAME]
+    with exclusive(path):  # as a writer holds it while Chroma logs, applies and saves a batch
+        reader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            reader.wait(timeout=5)  # it has started, opened the client and waits on the lock
+    out, _ = reader.communicate(timeout=60)
+    assert reader.returncode == 0 and out.strip() == "100"
