@@ -49,7 +49,7 @@ from knowledge.records import Clause, DocumentMeta
 from knowledge.register import obligated_units
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from knowledge.vectors import VectorStore, embedded_path, exclusive, passage_collection
+from knowledge.vectors import VectorStore, embedded_path, locked, passage_collection
 from knowledge.vietnamese import lexicon, normalize, terms
 
 log = logging.getLogger(__name__)
@@ -651,7 +651,7 @@ def copy_vectors(
         if not collection.name.startswith(f"{prefix}-"):
             continue
         into = passage_collection(target, collection.name)
-        with exclusive(embedded_path(source), embedded_path(target)):
+        with locked(embedded_path(source), embedded_path(target)):
             ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
             for start in range(0, len(ids), VECTOR_BATCH):
                 wanted = ids[start : start + VECTOR_BATCH]

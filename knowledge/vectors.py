@@ -14,10 +14,11 @@ the whole graph and each start loads the same one, and searched wide enough (`ef
 candidates are all but exactly the nearest; a collection made with other settings is brought to these when
 it is opened, its vectors kept.
 
-Every read and write of an embedded store holds `chroma.lock` beside it (`exclusive`). A process that opens
-the store while another writes would otherwise load a half-saved graph, or replay the writer's unsaved
-changes and save its own graph over the writer's (which leaves the index unreadable); under the lock it
-finds every write either not begun or saved, so it has at most one change to replay and saves nothing.
+Every read and write of an embedded store holds `chroma.lock` beside it (`locked`): a write alone, reads
+side by side. A process that opens the store while another writes would otherwise load a half-saved graph,
+or replay the writer's unsaved changes and save its own graph over the writer's (which leaves the index
+unreadable); under the lock it finds every write either not begun or saved, so it has at most one change to
+replay and saves nothing, and readers never wait for one another.
 """
 
 from __future__ import annotations
@@ -124,29 +125,29 @@ class VectorStore:
     def _collection(self, client: chromadb.ClientAPI) -> chromadb.Collection:
         return passage_collection(client, self.name)
 
-    def _exclusive(self) -> AbstractContextManager[None]:
-        return exclusive(self.path if self._shared is not None else None)
+    def _locked(self, shared: bool = False) -> AbstractContextManager[None]:
+        return locked(self.path if self._shared is not None else None, shared=shared)
 
     def add(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metadatas: list[dict]) -> None:
         embeddings = np.asarray(vectors, dtype=np.float32)
-        with self._exclusive():
+        with self._locked():
             self._writable().add(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)  # type: ignore[arg-type]
 
     def existing(self, ids: list[str]) -> set[str]:
         """Which of these ids have a vector."""
         found: set[str] = set()
-        with self._exclusive():
+        with self._locked(shared=True):
             for start in range(0, len(ids), BATCH):
                 found.update(self.collection.get(ids=ids[start : start + BATCH], include=[])["ids"])
         return found
 
     def delete(self, ids: list[str]) -> None:
-        with self._exclusive():
+        with self._locked():
             for start in range(0, len(ids), BATCH):
                 self._writable().delete(ids=ids[start : start + BATCH])
 
     def count(self) -> int:
-        with self._exclusive():
+        with self._locked(shared=True):
             return self.collection.count()
 
     def nearest(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
@@ -154,7 +155,7 @@ class VectorStore:
         if k <= 0:
             return []
         query = np.asarray([vector], dtype=np.float32)
-        with self._exclusive():
+        with self._locked(shared=True):
             found = self.collection.query(query_embeddings=query, n_results=k, include=["distances"])
         distances = (found["distances"] or [[]])[0]
         return [(passage, 1.0 - float(distance)) for passage, distance in zip(found["ids"][0], distances, strict=True)]
@@ -179,15 +180,15 @@ def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collec
 
 
 @contextmanager
-def exclusive(*stores: Path | None) -> Iterator[None]:
+def locked(*stores: Path | None, shared: bool = False) -> Iterator[None]:
     """Hold the lock of each embedded store (`None`: a Chroma server, which needs none) against other
-    processes and threads; not re-entrant."""
+    processes and threads: alone, or (`shared`, to read) beside other readers; not re-entrant."""
     paths = sorted({str(path) for path in stores if path is not None})
     with ExitStack() as held:
         for path in paths:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             handle = held.enter_context(open(f"{path}.lock", "a"))  # closing it releases the lock
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
 
 

@@ -15,7 +15,7 @@ import pytest
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
-from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore, exclusive
+from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore, locked
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "clauses-test"
@@ -125,9 +125,19 @@ def test_a_process_opening_the_store_waits_for_a_write_in_progress(tmp_path: Pat
     path = tmp_path / "chroma"
     run(WRITE_NEW, path, 100, 8)
     command = [sys.executable, "-c", COUNT, str(path), NAME]
-    with exclusive(path):  # as a writer holds it while Chroma logs, applies and saves a batch
+    with locked(path):  # as a writer holds it while Chroma logs, applies and saves a batch
         reader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         with pytest.raises(subprocess.TimeoutExpired):
             reader.wait(timeout=5)  # it has started, opened the client and waits on the lock
     out, _ = reader.communicate(timeout=60)
     assert reader.returncode == 0 and out.strip() == "100"
+
+
+def test_readers_of_the_store_do_not_wait_for_one_another(tmp_path: Path) -> None:
+    path = tmp_path / "chroma"
+    run(WRITE_NEW, path, 100, 8)
+    with locked(path, shared=True):  # as another process reads (a question's nearest passages)
+        out = subprocess.run(
+            [sys.executable, "-c", COUNT, str(path), NAME], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+    assert out.returncode == 0 and out.stdout.strip() == "100"
