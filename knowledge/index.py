@@ -35,7 +35,6 @@ from zoneinfo import ZoneInfo
 
 import chromadb
 import numpy as np
-from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.config import Settings as ChromaClientSettings
 from langchain_core.embeddings import Embeddings
 
@@ -50,7 +49,7 @@ from knowledge.records import Clause, DocumentMeta
 from knowledge.register import obligated_units
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
-from knowledge.vectors import VectorStore
+from knowledge.vectors import VectorStore, embedded_path, locked, passage_collection
 from knowledge.vietnamese import lexicon, normalize, terms
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,6 @@ PASSAGE_BATCH = 64
 LEXICAL_CANDIDATES = 3000
 NAME_BLOCK = 50  # candidate passages whose names are read at once to break ties in the ranking
 VECTOR_BATCH = 500  # ids per Chroma get/add call when vectors are copied
-VECTOR_CONFIGURATION: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
 
 
 @dataclass(frozen=True)
@@ -652,24 +650,21 @@ def copy_vectors(
     for collection in source.list_collections():
         if not collection.name.startswith(f"{prefix}-"):
             continue
-        into = target.get_or_create_collection(
-            collection.name,
-            configuration=VECTOR_CONFIGURATION,
-            embedding_function=None,
-        )
-        ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
-        for start in range(0, len(ids), VECTOR_BATCH):
-            wanted = ids[start : start + VECTOR_BATCH]
-            found = collection.get(ids=wanted, include=["embeddings", "metadatas", "documents"])
-            if found["ids"]:
-                into.upsert(
-                    ids=found["ids"],
-                    embeddings=found["embeddings"],
-                    metadatas=found["metadatas"],
-                    documents=found["documents"],
-                )
-            copied += len(found["ids"])
-            missing += len(wanted) - len(found["ids"])
+        into = passage_collection(target, collection.name)
+        with locked(embedded_path(source), embedded_path(target)):
+            ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
+            for start in range(0, len(ids), VECTOR_BATCH):
+                wanted = ids[start : start + VECTOR_BATCH]
+                found = collection.get(ids=wanted, include=["embeddings", "metadatas", "documents"])
+                if found["ids"]:
+                    into.upsert(
+                        ids=found["ids"],
+                        embeddings=found["embeddings"],
+                        metadatas=found["metadatas"],
+                        documents=found["documents"],
+                    )
+                copied += len(found["ids"])
+                missing += len(wanted) - len(found["ids"])
     return copied, missing
 
 
