@@ -651,7 +651,7 @@ def copy_vectors(
         if not collection.name.startswith(f"{prefix}-"):
             continue
         into = passage_collection(target, collection.name)
-        with locked(embedded_path(source), embedded_path(target)):
+        with locked(embedded_path(source), shared=True), locked(embedded_path(target)):  # questions read on
             ids = sorted(keep) if keep is not None else collection.get(include=[])["ids"]
             for start in range(0, len(ids), VECTOR_BATCH):
                 wanted = ids[start : start + VECTOR_BATCH]
