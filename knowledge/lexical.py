@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -270,8 +271,14 @@ class LexicalIndex:
         clauses, articles = self._open(state[0])
         clauses.reload()
         articles.reload()
-        deleted = self.db.execute("SELECT deleted FROM lexical_state").fetchone()  # counted before they commit
-        return LexicalSnapshot(clauses, articles, state[1], deleted[0] if deleted else 0)
+        return LexicalSnapshot(clauses, articles, state[1], self._deleted_bound(state[0]))
+
+    def _deleted_bound(self, directory: str) -> int:
+        """At least as many deleted entries as a reader of `directory` reloaded just now can still count: the
+        writer adds its deletions before it commits them. Once the build was replaced nothing is known, and
+        every presence check searches."""
+        now = self.db.execute("SELECT directory, deleted FROM lexical_state").fetchone()
+        return int(now[1]) if now and now[0] == directory else sys.maxsize
 
     def problem(self) -> str:
         """Why the indexes cannot be used as they are ('' when they can)."""

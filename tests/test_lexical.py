@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -190,3 +191,11 @@ def test_a_term_only_deleted_wordings_held_is_not_loaded(index: ClauseIndex, tmp
     assert index.loaded_terms(plan) == plan & directive
     index.compact_lexical()
     assert index.loaded_terms(plan) == plan & directive
+
+
+def test_a_reader_of_a_replaced_build_searches_every_term_it_checks(index: ClauseIndex, tmp_path: Path) -> None:
+    Ingester(index, show_progress=False).run([corpus_with(tmp_path, SAMPLE_DIRECTIVE)])
+    directory = lexical_directory(index.settings).name
+    assert index.lexical._deleted_bound(directory) == 0  # a fresh build: document frequencies are exact
+    index.rebuild_lexical()  # another build replaced it while a reader was opening the old one
+    assert index.lexical._deleted_bound(directory) == sys.maxsize
