@@ -1,17 +1,22 @@
-"""Whether a bot (`cchc serve` or `cchc chat`) is answering from a data directory right now.
+"""Which processes use a data directory right now: a bot answering from it, a command writing to it.
 
 A serving process holds a shared lock on `serving.lock` in the data directory while it runs; `cchc ingest`
-tries the exclusive lock to learn whether anyone is answering, and if so leaves them room. The operating
-system drops the lock with the process, however it ends, so a crash never leaves a stale mark.
+tries the exclusive lock to learn whether anyone is answering, and if so leaves them room. A writing
+command (`cchc ingest`, the vector repair after `cchc restore`) holds `writing.lock` for its whole run, so
+that two never write at once. The operating system drops a lock with the process, however it ends, so a
+crash never leaves a stale mark.
 """
 
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 LOCK_FILE = "serving.lock"
+WRITING_FILE = "writing.lock"
 
 
 class ServingLock:
@@ -45,3 +50,18 @@ def someone_serving(data_dir: Path) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+@contextmanager
+def one_writer(data_dir: Path, waiting: Callable[[], None]) -> Iterator[None]:
+    """Hold the data directory's writer lock for a whole writing command; when another holds it, call
+    `waiting` and wait for it to end. The second writer then opens the vector store as the first left it:
+    had it opened the store before, it would save its older HNSW graph over the other's writes."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / WRITING_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

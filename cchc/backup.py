@@ -14,6 +14,7 @@ Chroma lacked at that moment (an ingest running beside the backup) is embedded a
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,10 @@ from pathlib import Path
 import sqlite_utils
 
 from base.database import copy_database, utc_now
+from base.serving import one_writer
 from base.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "backup.json"
 DATABASE = "cchc.db"
@@ -134,7 +138,8 @@ def restore(settings: Settings, folder: Path, force: bool = False) -> RestoreRep
     elif target.exists():
         target.rmdir()
     staging.rename(target)
-    embedded = ClauseIndex(settings).repair_vectors()
+    with one_writer(target, lambda: log.warning("waiting for another ingest into %s to finish", target)):
+        embedded = ClauseIndex(settings).repair_vectors()
     return RestoreReport(row_counts(sqlite_utils.Database(target / DATABASE)), embedded, moved_aside)
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from base.serving import one_writer
 from base.settings import ConfigError, Settings, load
 from base.threads import blas_on_one_thread
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # the commands import these late: loading Chroma and the mode
 
 log = logging.getLogger("cchc")
 BULK_NICENESS = 10  # how far an ingest or an import steps back while a bot answers from the same data dir
+ANOTHER_WRITER = "Another ingest or restore is writing to this data directory: waiting for it to finish."
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -96,7 +98,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, quiet: bool
     chosen = list(paths) or _settings(ctx).corpus
     if not chosen:
         raise click.UsageError("name files or folders to ingest, or set `corpus` in config.yaml")
-    report = Ingester(_ingest_index(ctx), show_progress=not quiet).run(chosen, prune=prune)
+    with one_writer(_settings(ctx).data_dir, lambda: click.echo(ANOTHER_WRITER, err=True)):
+        report = Ingester(_ingest_index(ctx), show_progress=not quiet).run(chosen, prune=prune)
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for doc_id in items:
             click.echo(f"{label}: {doc_id}")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from base.serving import one_writer
 from cchc.cli import cli
 from tests.conftest import DATA, ROOT, SAMPLE_CORPUS
 
@@ -469,3 +470,15 @@ def test_broadcast_send_and_status(tmp_path: Path) -> None:
     assert waited.exit_code == 1 and "still pending: is `cchc serve` running?" in waited.output
     assert json.loads(waited.output.splitlines()[1])["total"] == 3
     assert run(tmp_path, "broadcast", "status", "9").output == "Error: no broadcast 9\n"
+
+
+def test_a_second_ingest_waits_for_the_first_to_end(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    command = [str(Path(sys.executable).with_name("cchc")), "--data-dir", str(data_dir), "ingest", "--quiet"]
+    with one_writer(data_dir, lambda: None):  # as a first ingest holds it for its whole run
+        second = subprocess.Popen([*command, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            second.wait(timeout=8)  # started, and waits rather than opening the vector store
+    out, err = second.communicate(timeout=120)
+    assert "Another ingest or restore is writing to this data directory: waiting for it to finish." in err
+    assert second.returncode == 1 and f"FAILED: {tmp_path / 'empty.txt'}: no text found" in out + err
