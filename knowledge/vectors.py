@@ -100,7 +100,20 @@ class VectorStore:
         else:
             self._shared = _embedded(path, fresh)
             client = self._shared.client
-        self.collection = self._collection(client)
+        with self._locked():  # settings brought up to date and the graph loaded alone (see _load_graph)
+            self.collection = self._collection(client)
+            self._load_graph()
+
+    def _load_graph(self) -> None:
+        """Load the HNSW graph now, with one search: a store a crashed writer or an older version left with
+        more than one change unsaved replays and saves them here, under the exclusive lock, not in a
+        question's read beside other readers."""
+        if self._shared is None:
+            return
+        some = self.collection.get(limit=1, include=["embeddings"])
+        vectors = some["embeddings"]
+        if vectors is not None and len(vectors):
+            self.collection.query(query_embeddings=np.asarray(vectors[:1], dtype=np.float32), n_results=1)
 
     def reopened(self) -> VectorStore:
         """This store as another process has left it (embedded: a fresh client; server: itself)."""
