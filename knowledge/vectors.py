@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -180,7 +181,7 @@ def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collec
     collection = client.get_or_create_collection(name=name, embedding_function=None, configuration=CONFIGURATION)
     stored = collection.configuration_json.get("hnsw") or {}
     if any(stored.get(key) != value for key, value in HNSW.items()):
-        collection.modify(configuration={"hnsw": HNSW})
+        _modify_when_free(collection)
         log.info(
             "Chroma collection %s: HNSW graph now saved with every write (was every %s changes) and searched with "
             "ef_search %d (was %s), so that each start loads the same graph; the vectors stay, nothing to re-ingest",
@@ -190,6 +191,19 @@ def passage_collection(client: chromadb.ClientAPI, name: str) -> chromadb.Collec
             stored.get("ef_search"),
         )
     return collection
+
+
+def _modify_when_free(collection: chromadb.Collection, tries: int = 5) -> None:
+    """Bring the collection to HNSW, retrying while Chroma's own database is briefly busy (its background
+    work right after the store is opened)."""
+    for attempt in range(tries):
+        try:
+            collection.modify(configuration={"hnsw": HNSW})
+            return
+        except chromadb.errors.InternalError as exc:
+            if "database is locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import pytest
 from chromadb.config import Settings as ChromaClientSettings
 
 from base.settings import ChromaSettings
-from knowledge.vectors import EF_SEARCH, SYNC_THRESHOLD, VectorStore, locked
+from knowledge.vectors import EF_SEARCH, HNSW, SYNC_THRESHOLD, VectorStore, _modify_when_free, locked
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "clauses-test"
@@ -142,3 +142,16 @@ def test_readers_of_the_store_do_not_wait_for_one_another(tmp_path: Path) -> Non
             assert store.count() == 100 and len(store.nearest([1.0] + [0.0] * 7, 5)) == 5
     finally:
         store.close()
+
+
+def test_the_settings_wait_out_chroma_s_database_while_it_is_busy() -> None:
+    tried: list[dict] = []
+
+    class BusyAtFirst:  # Chroma's answer while its own background work holds the database
+        def modify(self, configuration: dict) -> None:
+            tried.append(configuration)
+            if len(tried) < 3:
+                raise chromadb.errors.InternalError("Database error: (code: 5) database is locked")
+
+    _modify_when_free(BusyAtFirst())  # type: ignore[arg-type]
+    assert len(tried) == 3 and tried[-1] == {"hnsw": HNSW}
