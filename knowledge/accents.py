@@ -8,8 +8,9 @@ in alphabetical order, so the outcome never depends on the order documents were 
 
 A pair or syllable the loaded texts never use takes the spelling of general legal Vietnamese instead
 (the shipped background's accent table, knowledge/background.py), so that the encoder reads "giấy phép"
-even in a knowledge base that only holds a directive. The loaded texts' spelling always comes first:
-pooling both would let the laws' frequent spellings override the directive's own.
+even in a knowledge base that only holds a directive. The loaded texts' pairs come first, then the
+background's pairs over syllables still open, then single syllables (loaded first): pooling both tables
+would let the laws' frequent spellings override the directive's own pairs.
 """
 
 from __future__ import annotations
