@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -53,15 +53,24 @@ def someone_serving(data_dir: Path) -> bool:
 
 
 @contextmanager
-def one_writer(data_dir: Path, waiting: Callable[[], None]) -> Iterator[None]:
+def file_lock(path: Path, shared: bool = False, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock on `path` (created, with its folder) for the block, against other processes and other
+    open handles of this one: alone, or (`shared`) beside other shared holders. When it is taken, call
+    `waiting` first, then wait. Not re-entrant: a thread that holds it and asks again waits for itself."""
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:  # closing it lets go of the lock
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(handle, mode)
+        yield
+
+
+def one_writer(data_dir: Path, waiting: Callable[[], None]) -> AbstractContextManager[None]:
     """Hold the data directory's writer lock for a whole writing command; when another holds it, call
     `waiting` and wait for it to end. The second writer then opens the vector store as the first left it:
     had it opened the store before, it would save its older HNSW graph over the other's writes."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / WRITING_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waiting()
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+    return file_lock(data_dir / WRITING_FILE, waiting=waiting)

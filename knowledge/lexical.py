@@ -14,7 +14,6 @@ unreadable or half-written index is rebuilt from the database, with a message sa
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -22,7 +21,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +31,7 @@ import sqlite_utils
 import tantivy
 from sqlite_utils.migrations import Migrations
 
+from base.serving import file_lock
 from knowledge.vietnamese import terms
 
 log = logging.getLogger(__name__)
@@ -242,16 +242,9 @@ class LexicalIndex:
         state = self._state()
         return (state[1], state[2]) if state else (0, 0)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> AbstractContextManager[None]:
         """Only one process writes the indexes at a time (tantivy also refuses a second writer)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self._lock_path)
 
     def _open(self, directory: str) -> tuple[tantivy.Index, tantivy.Index]:
         if self._indexes and self._indexes[0] == directory:

@@ -23,7 +23,6 @@ replay and saves nothing, and readers never wait for one another.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from chromadb.api.client import SharedSystemClient
 from chromadb.api.collection_configuration import CreateCollectionConfiguration, UpdateHNSWConfiguration
 from chromadb.config import Settings as ChromaClientSettings
 
+from base.serving import file_lock
 from base.settings import ChromaSettings
 
 log = logging.getLogger(__name__)
@@ -213,9 +213,7 @@ def locked(*stores: Path | None, shared: bool = False) -> Iterator[None]:
     paths = sorted({str(path) for path in stores if path is not None})
     with ExitStack() as held:
         for path in paths:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            handle = held.enter_context(open(f"{path}.lock", "a"))  # closing it releases the lock
-            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            held.enter_context(file_lock(Path(f"{path}.lock"), shared))
         yield
 
 
