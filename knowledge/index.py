@@ -188,9 +188,7 @@ class ClauseIndex:
         self._owner = threading.get_ident()  # the thread whose SQLite connection `store` is
         self._state_db: sqlite3.Connection | None = None
         self._last_query = threading.local()  # per thread: the bot's retrieval workers ask side by side
-        self._obliged: tuple[tuple[str, tuple[int, int]], dict[int, frozenset[str]]] | None = (
-            None  # see _obliged_passages
-        )
+        self._obliged: tuple[tuple[str, tuple[int, int]], dict[int, frozenset[str]]] | None = None  # state, map
 
     # ----------------------------------------------------------------------------------- components
 
@@ -452,7 +450,7 @@ class ClauseIndex:
         """Passage -> the units its clauses oblige (an amended clause's wordings included), read once per
         state of the loaded documents and of the lexical index (whose compaction renumbers passages)."""
         state = (self.store.state(), self.lexical.generation())
-        cached: tuple[tuple[str, tuple[int, int]], dict[int, frozenset[str]]] | None = self._obliged
+        cached = self._obliged
         if cached is not None and cached[0] == state:
             return cached[1]
         obliged = obligated_units(self.store.db)
