@@ -50,6 +50,19 @@ class ChromaSettings(Section):
     collection: str = Field("clauses", min_length=3, max_length=60)
 
 
+class LexicalSettings(Section):
+    mode: Literal["embedded", "server"] = Field(
+        "embedded", description="embedded: the BM25 index is read in this process; server: a `cchc search-server`."
+    )
+    host: str = Field("127.0.0.1", description="Server mode: host of `cchc search-server`.")
+    port: int = Field(8001, ge=1, le=65535, description="Server mode: port of `cchc search-server`.")
+    timeout: float = Field(10.0, gt=0, description="Server mode: seconds a search may take before it fails.")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 class RetrievalSettings(Section):
     dense_weight: float = Field(0.3, ge=0, le=1, description="Share of the dense (embedding) ranking.")
     clause_weight: float = Field(
@@ -201,6 +214,7 @@ class Settings(Section):
     corpus: list[Path] = Field(default_factory=list, description="Files or folders `cchc ingest` reads by default.")
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    lexical: LexicalSettings = Field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)

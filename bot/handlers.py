@@ -27,6 +27,7 @@ from knowledge.answer import full_text
 from knowledge.duties import answer_for
 from knowledge.labels import shorten
 from knowledge.records import Answer, Citation
+from knowledge.remote_lexical import SearchServerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ NON_TEXT = "Trợ lý chỉ đọc được câu hỏi bằng chữ. Xin gõ câ
 TOO_MANY = "Bạn hỏi hơi nhanh. Xin chờ khoảng {seconds} giây rồi hỏi tiếp."
 EMPTY = "Xin gõ câu hỏi sau lệnh, ví dụ: <code>/hoi hạn nộp báo cáo kiểm điểm</code>"
 FAILED = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau."
+SEARCH_DOWN = "Xin lỗi, phần tra cứu văn bản tạm thời không hoạt động. Vui lòng thử lại sau ít phút."
 
 
 def answer_keyboard(answer_id: int, answer: Answer) -> InlineKeyboardMarkup:
@@ -276,10 +278,15 @@ async def noop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The one error handler: log with the traceback, then apologise if there is someone to tell."""
-    log.error("error while handling an update", exc_info=context.error)
+    """The one error handler: log with the traceback (a search server that does not answer: its message),
+    then apologise if there is someone to tell."""
+    down = isinstance(context.error, SearchServerUnavailable)
+    if down:
+        log.error("could not answer: %s", context.error)
+    else:
+        log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(chat_id(update), FAILED)
+            await context.bot.send_message(chat_id(update), SEARCH_DOWN if down else FAILED)
         except Exception:  # noqa: BLE001 - the apology itself failed; already logged above
             log.warning("could not tell chat %s about the error", chat_id(update))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -207,12 +209,24 @@ def ask(
         raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
     index, register, today = _index(ctx), _register(ctx), _today(ctx)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-    for text in questions:
-        if not text:
-            continue
-        asker = chosen.code if chosen else None
-        result = answer_for(index, register, text, asker, today, top_k=top_k, as_of=day).answer
-        click.echo(_answer_json(result) if as_json else result.answer)
+    with _search_server_named():
+        for text in questions:
+            if not text:
+                continue
+            asker = chosen.code if chosen else None
+            result = answer_for(index, register, text, asker, today, top_k=top_k, as_of=day).answer
+            click.echo(_answer_json(result) if as_json else result.answer)
+
+
+@contextmanager
+def _search_server_named() -> Iterator[None]:
+    """A search server that does not answer stops the command with its message, not a traceback."""
+    from knowledge.remote_lexical import SearchServerUnavailable
+
+    try:
+        yield
+    except SearchServerUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
@@ -271,22 +285,24 @@ def chat(ctx: click.Context, unit: str | None) -> None:
     if unit and chosen is None:
         raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
     index, register = _index(ctx), _register(ctx)
-    index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+    with _search_server_named():
+        index.search("khởi động", k=1)  # load the model and the lexical index before the first question
     serving = ServingLock(_settings(ctx).data_dir)
     serving.acquire()
     stop = threading.Event()
     threading.Thread(target=_follow_ingests, args=(index, stop), daemon=True).start()
     click.echo("Trợ lý CCHC — hỏi về các văn bản đã nạp (dòng trống để thoát).")
     try:
-        while True:
-            try:
-                text = input("? ").strip()
-            except EOFError:
-                break
-            if not text:
-                break
-            asker = chosen.code if chosen else None
-            click.echo(answer_for(index, register, text, asker, _today(ctx)).answer.answer + "\n")
+        with _search_server_named():
+            while True:
+                try:
+                    text = input("? ").strip()
+                except EOFError:
+                    break
+                if not text:
+                    break
+                asker = chosen.code if chosen else None
+                click.echo(answer_for(index, register, text, asker, _today(ctx)).answer.answer + "\n")
     finally:
         stop.set()
         serving.release()
@@ -492,6 +508,40 @@ def serve(ctx: click.Context) -> None:
         run_bot(_settings(ctx), os.environ.get("TELEGRAM_BOT_TOKEN"))
     except ServeError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command(name="search-server")
+@click.option("--host", help="Address to listen on (default: lexical.host in config.yaml).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default: lexical.port).")
+@click.pass_context
+def search_server(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the data directory's lexical (BM25) index over HTTP to answering processes configured with
+    `lexical.mode: server`; it follows every ingest without a restart.
+
+    \b
+    Example:
+        cchc search-server --port 8001
+    """
+    from base.database import open_database
+    from base.serving import ServingLock
+    from knowledge.index import StoreSource
+    from knowledge.lexical import LexicalIndex
+    from knowledge.search_server import SearchService, run_search_server
+    from knowledge.store import ClauseStore
+
+    settings = _settings(ctx)
+    db = open_database(settings.database_path)
+    service = SearchService(LexicalIndex(db, settings.data_dir), StoreSource(ClauseStore(db)))
+    host, port = host or settings.lexical.host, port or settings.lexical.port
+    serving = ServingLock(settings.data_dir)  # an ingest beside it steps back, as beside a bot
+    serving.acquire()
+    click.echo(f"Searching the lexical index of {settings.data_dir} at http://{host}:{port} (Ctrl+C stops).", err=True)
+    try:
+        run_search_server(service, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        serving.release()
 
 
 @cli.command(name="backup")

@@ -21,6 +21,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_answering(url: str, process: subprocess.Popen, name: str, seconds: float = 60) -> None:
+    """Return once `url` answers; RuntimeError when the process ends or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not start") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
     """A `chroma run` storing under `path` on a free port, answering its heartbeat: (port, pid); stopped
@@ -32,15 +45,7 @@ def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.2)
+        wait_until_answering(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, "chroma run")
         yield port, process.pid
     finally:
         process.terminate()

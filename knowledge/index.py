@@ -42,11 +42,12 @@ from base.database import open_database
 from base.settings import RetrievalSettings, Settings
 from knowledge.accents import AccentTable
 from knowledge.embeddings import build_embeddings, embedding_name
-from knowledge.lexical import FOREVER, ClauseHits, LexicalIndex, LexicalSnapshot, Row
+from knowledge.lexical import FOREVER, ClauseHits, LexicalIndex, LexicalReader, Row
 from knowledge.numbers import numbers_in_words
 from knowledge.provisions import is_lead_in, is_point
 from knowledge.records import Clause, DocumentMeta
 from knowledge.register import obligated_units
+from knowledge.remote_lexical import RemoteLexical, SearchClient
 from knowledge.store import ClauseStore
 from knowledge.units import UnitDirectory
 from knowledge.vectors import VectorStore, embedded_path, locked, passage_collection
@@ -149,7 +150,7 @@ def _ordinal(day: str, unbounded: int) -> int:
 class View:
     """What questions are answered from: one lexical snapshot and the vectors seen with it."""
 
-    lexical: LexicalSnapshot
+    lexical: LexicalReader
     vectors: VectorStore
     generation: tuple[int, int]
     readers: int = 0
@@ -181,6 +182,7 @@ class ClauseIndex:
         self.directory = UnitDirectory.of(settings)
         self._embeddings = embeddings
         self._vectors: VectorStore | None = None
+        self._search_client: SearchClient | None = None
         self.collection_name = ""  # set when the Chroma collection is opened
         self._view: View | None = None
         self._loading: threading.Thread | None = None
@@ -212,6 +214,14 @@ class ClauseIndex:
         if self._vectors is None:
             self._vectors = self._open_vectors()
         return self._vectors
+
+    def _lexical_reader(self, lexical: LexicalIndex) -> LexicalReader:
+        """What questions read the lexical side from: the index's newest snapshot, or the search server."""
+        if self.settings.lexical.mode == "embedded":
+            return lexical.snapshot()
+        if self._search_client is None:
+            self._search_client = SearchClient(self.settings.lexical)
+        return RemoteLexical(self._search_client)
 
     # ------------------------------------------------------------------------------------- writing
 
@@ -303,15 +313,17 @@ class ClauseIndex:
         view = self._view
         if view is None:
             self._accents_ready()
-            self.lexical.ensure(StoreSource(self.store))
-            view = self._view = View(self.lexical.snapshot(), self._open_vectors(), self.lexical.generation())
+            if self.settings.lexical.mode == "embedded":
+                self.lexical.ensure(StoreSource(self.store))
+            view = View(self._lexical_reader(self.lexical), self._open_vectors(), self.lexical.generation())
+            self._view = view
             return view
         generation = self._generation()
         if generation == view.generation:
             return view
         if generation[1] == os.getpid() and threading.get_ident() == self._owner:
             # written by this process: its vectors are current, and reloading tantivy takes milliseconds
-            return self._swap(View(self.lexical.snapshot(), view.vectors, generation))
+            return self._swap(View(self._lexical_reader(self.lexical), view.vectors, generation))
         with self._lock:
             if self._loading is None:
                 self._loading = threading.Thread(target=self._load_in_background, daemon=True)
@@ -339,12 +351,13 @@ class ClauseIndex:
         db = open_database(self.settings.database_path)
         try:
             lexical = LexicalIndex(db, self.settings.data_dir)
-            lexical.ensure(StoreSource(ClauseStore(db)))
+            if self.settings.lexical.mode == "embedded":
+                lexical.ensure(StoreSource(ClauseStore(db)))
             generation = lexical.generation()
             current = self._view
             assert current is not None
             vectors = current.vectors if generation[1] == os.getpid() else current.vectors.reopened()
-            self._swap(View(lexical.snapshot(), vectors, generation))
+            self._swap(View(self._lexical_reader(lexical), vectors, generation))
         except Exception:
             log.exception("could not load the knowledge base's newest state; answering from the previous one")
         finally:
@@ -416,8 +429,7 @@ class ClauseIndex:
 
     def _candidates(self, view: View, text: str) -> Candidates:
         weights = self.query_weights(text)
-        clauses = view.lexical.clauses(weights, LEXICAL_CANDIDATES)
-        articles = view.lexical.articles(weights, LEXICAL_CANDIDATES)
+        clauses, articles = view.lexical.search(weights, LEXICAL_CANDIDATES)
         cosines = self._dense(view, text)
         dense_pids = np.fromiter(cosines, dtype=np.int64, count=len(cosines))
         pids = np.union1d(np.union1d(clauses.passages, articles.ids), dense_pids)  # sorted
@@ -608,14 +620,7 @@ class ClauseIndex:
     def loaded_terms(self, wanted: Iterable[str]) -> set[str]:
         """Which of these folded terms occur in at least one loaded clause."""
         with self._reading() as view:
-            return {term for term in dict.fromkeys(wanted) if view.lexical.present(term)}
-
-    def idf(self, term: str) -> float:
-        """Rarity of a term in the loaded clauses; a term never seen counts as rarest."""
-        with self._reading() as view:
-            n = view.lexical.clause_count
-            df = view.lexical.document_frequency(term)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            return view.lexical.present(dict.fromkeys(wanted))
 
     def near_terms(self, hit: Hit) -> set[str]:
         """The terms of the hit's clause and of its whole article (or passage), from SQLite."""

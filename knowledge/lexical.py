@@ -167,6 +167,24 @@ class Source(Protocol):
         ...
 
 
+class LexicalReader(Protocol):
+    """What a question reads from the lexical side: a snapshot in this process, or a search server."""
+
+    @property
+    def clause_count(self) -> int: ...
+
+    @property
+    def article_count(self) -> int: ...
+
+    def search(self, weights: dict[str, float], limit: int) -> tuple[ClauseHits, Hits]:
+        """The best `limit` wordings and the best `limit` passages (articles) for weighted query terms."""
+        ...
+
+    def present(self, terms: Iterable[str]) -> set[str]:
+        """The terms some wording held now contains."""
+        ...
+
+
 class LexicalSnapshot:
     """A point-in-time view of both indexes: what one question is answered from."""
 
@@ -183,6 +201,10 @@ class LexicalSnapshot:
     @property
     def article_count(self) -> int:
         return self._articles.num_docs
+
+    def search(self, weights: dict[str, float], limit: int) -> tuple[ClauseHits, Hits]:
+        """The best `limit` wordings and the best `limit` passages (articles) for weighted query terms."""
+        return self.clauses(weights, limit), self.articles(weights, limit)
 
     def clauses(self, weights: dict[str, float], limit: int) -> ClauseHits:
         """The best `limit` wordings for weighted query terms."""
@@ -207,18 +229,19 @@ class LexicalSnapshot:
         scores = np.array([score for score, _ in found], dtype=np.float64)
         return Hits(np.asarray(pids, dtype=np.int64), scores, self.article_count)
 
-    def present(self, term: str) -> bool:
-        """True when some wording held now contains the term: read from its document frequency, unless
-        so few wordings hold it that they could all be deleted ones (then searched for, a short list)."""
-        frequency = self.document_frequency(term)
-        if frequency > self._deleted or not frequency:
-            return frequency > 0
-        query = tantivy.Query.term_query(self._clause_schema, "terms", term)
-        return bool(self._clauses.search(query, 1, count=False).hits)
-
-    def document_frequency(self, term: str) -> int:
-        """Wordings containing the term (removed ones may count until their segment is merged)."""
-        return int(self._clauses.doc_freq("terms", term))
+    def present(self, terms: Iterable[str]) -> set[str]:
+        """The terms some wording held now contains: read from their document frequency, unless so few
+        wordings hold a term that they could all be deleted ones (then searched for, a short list)."""
+        found = set()
+        for term in terms:
+            frequency = int(self._clauses.doc_freq("terms", term))
+            if frequency > self._deleted:
+                found.add(term)
+            elif frequency:
+                query = tantivy.Query.term_query(self._clause_schema, "terms", term)
+                if self._clauses.search(query, 1, count=False).hits:
+                    found.add(term)
+        return found
 
 
 class LexicalIndex:

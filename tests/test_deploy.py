@@ -50,11 +50,12 @@ def test_the_unit_restarts_on_failure_reads_the_token_from_the_environment_file_
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
-    for name in ("cchc.service", "cchc-backup.service", "cchc-backup.timer"):
+    units = ("cchc.service", "cchc-backup.service", "cchc-search.service")
+    for name in (*units, "cchc-backup.timer"):
         text = (DEPLOY / name).read_text(encoding="utf-8").replace("/opt/tro-ly-cchc/.venv/bin/cchc", "/bin/true")
         (tmp_path / name).write_text(text, encoding="utf-8")
     checked = subprocess.run(
-        ["systemd-analyze", "verify", *(str(tmp_path / n) for n in ("cchc.service", "cchc-backup.service"))],
+        ["systemd-analyze", "verify", *(str(tmp_path / n) for n in units)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,80 @@
+"""The reader of a search server (`cchc search-server`, knowledge.search_server): what a LexicalSnapshot
+answers, over HTTP, for an answering process configured with `lexical.mode: server`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+import numpy as np
+
+from base.settings import LexicalSettings
+from knowledge.lexical import ClauseHits, Hits
+
+
+class SearchServerUnavailable(RuntimeError):
+    """The search server did not answer; the message names it and what to do."""
+
+
+class SearchClient:
+    """The HTTP connection to a search server (thread-safe; kept open between questions)."""
+
+    def __init__(self, settings: LexicalSettings) -> None:
+        self.url = settings.url
+        self._client = httpx.Client(base_url=self.url, timeout=settings.timeout)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
+        """One request; SearchServerUnavailable when the server does not answer or refuses it."""
+        try:
+            response = self._client.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise SearchServerUnavailable(
+                f"the search server at {self.url} did not answer ({exc.__class__.__name__}: {exc}); "
+                "start it with `cchc search-server`, or set lexical.mode: embedded in config.yaml"
+            ) from None
+        if response.status_code != 200:
+            raise SearchServerUnavailable(f"the search server at {self.url} refused {path}: {response.text[:300]}")
+        return response
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class RemoteLexical:
+    """The lexical side read from a search server: what a LexicalSnapshot answers, over HTTP. One is made per
+    generation of the index (the server is at that generation or newer), so its sizes are asked once."""
+
+    def __init__(self, client: SearchClient) -> None:
+        self._client = client
+        self._sizes: tuple[int, int] | None = None
+
+    def _size(self, which: int) -> int:
+        if self._sizes is None:
+            status = self._client.call("GET", "/status").json()
+            self._sizes = (int(status["clauses"]), int(status["articles"]))
+        return self._sizes[which]
+
+    @property
+    def clause_count(self) -> int:
+        return self._size(0)
+
+    @property
+    def article_count(self) -> int:
+        return self._size(1)
+
+    def search(self, weights: dict[str, float], limit: int) -> tuple[ClauseHits, Hits]:
+        response = self._client.call("POST", "/search", {"weights": weights, "limit": limit})
+        content = response.content
+        wordings, passages = (int(n) for n in response.headers["X-Hits"].split())
+        sizes = [int(n) for n in response.headers["X-Size"].split()]
+        columns = np.frombuffer(content, dtype="<i8", count=4 * wordings).reshape(4, wordings).astype(np.int64)
+        at = 32 * wordings
+        scores = np.frombuffer(content, dtype="<f8", count=wordings, offset=at).astype(np.float64)
+        at += 8 * wordings
+        pids = np.frombuffer(content, dtype="<i8", count=passages, offset=at).astype(np.int64)
+        article_scores = np.frombuffer(content, dtype="<f8", count=passages, offset=at + 8 * passages)
+        clauses = ClauseHits(columns[0], scores, sizes[0], columns[1], columns[2], columns[3])
+        return clauses, Hits(pids, article_scores.astype(np.float64), sizes[1])
+
+    def present(self, terms: Iterable[str]) -> set[str]:
+        return set(self._client.call("POST", "/present", {"terms": list(terms)}).json()["present"])
