@@ -118,7 +118,7 @@ def restore(settings: Settings, folder: Path, force: bool = False) -> RestoreRep
     if occupied and not force:
         raise BackupError(
             f"{target} is not empty: restore into an empty data directory (--data-dir), or add --force to "
-            "move this one aside first (stop `cchc serve` before)"
+            "move this one aside first (stop `cchc serve` and any `cchc search-server` before)"
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     staging = target.with_name(f"{target.name}.restoring-{stamp}")

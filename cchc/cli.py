@@ -575,7 +575,7 @@ def backup_command(ctx: click.Context, dest: Path) -> None:
 @click.pass_context
 def restore_command(ctx: click.Context, src: Path, force: bool) -> None:
     """Restore a backup made by `cchc backup` as the data directory (refused if it is not empty, unless
-    --force, which moves it aside). Stop `cchc serve` first.
+    --force, which moves it aside). Stop `cchc serve` (and `cchc search-server`) first.
 
     \b
     Example:
