@@ -35,18 +35,22 @@ def wait_until_answering(url: str, process: subprocess.Popen, name: str, seconds
 
 
 @contextmanager
+def running_server(command: list[str], url: str, name: str) -> Iterator[int]:
+    """A server process started with `command`, once `url` answers: its pid; stopped afterwards."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_answering(url, process, name)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
 def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
     """A `chroma run` storing under `path` on a free port, answering its heartbeat: (port, pid); stopped
     afterwards."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_answering(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, "chroma run")
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    command = [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(command, f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run") as pid:
+        yield port, pid
