@@ -19,6 +19,11 @@ LOCK_FILE = "serving.lock"
 WRITING_FILE = "writing.lock"
 
 
+class SearchServerUnavailable(RuntimeError):
+    """The search server (`lexical.mode: server`) did not answer as one should; the message says why and
+    what to do."""
+
+
 class ServingLock:
     """Held by a process that answers questions from a data directory."""
 

@@ -29,7 +29,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from base.database import DatabaseThread, DatabaseUnavailable, check_writable, database_file, open_database
-from base.serving import ServingLock
+from base.serving import SearchServerUnavailable, ServingLock
 from base.settings import Settings
 from bot import admin, broadcast, duties, handlers, registration, reminders
 from bot.menus import publish_menus
@@ -40,7 +40,6 @@ from bot.services import Services, Stores, services
 from bot.updates import InOrderPerSender
 from knowledge.index import ClauseIndex
 from knowledge.register import ObligationRegister
-from knowledge.remote_lexical import SearchServerUnavailable
 from office.broadcasts import Outbox
 from office.tasks import TaskStore
 from office.users import UserStore

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from base.serving import SearchServerUnavailable
 from bot import duties, render
 from bot.access import (
     approved_or_refused,
@@ -27,7 +28,6 @@ from knowledge.answer import full_text
 from knowledge.duties import answer_for
 from knowledge.labels import shorten
 from knowledge.records import Answer, Citation
-from knowledge.remote_lexical import SearchServerUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import click
 
-from base.serving import one_writer
+from base.serving import SearchServerUnavailable, one_writer
 from base.settings import ConfigError, Settings, load
 from base.threads import blas_on_one_thread
 
@@ -51,7 +49,18 @@ def _index(ctx: click.Context) -> ClauseIndex:
     return index
 
 
-@click.group()
+class Commands(click.Group):
+    """The cchc commands: a search server that does not answer ends any of them with its message, not a
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SearchServerUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Commands)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="config.yaml to use.")
 @click.option(
     "--data-dir",
@@ -124,7 +133,7 @@ def _step_back_for_bot(ctx: click.Context, doing: str) -> bool:
     if not someone_serving(_settings(ctx).data_dir):
         return False
     os.nice(BULK_NICENESS)
-    click.echo(f"A bot is answering from this data directory: {doing} at low priority.", err=True)
+    click.echo(f"A bot or search server is answering from this data directory: {doing} at low priority.", err=True)
     return True
 
 
@@ -209,24 +218,12 @@ def ask(
         raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
     index, register, today = _index(ctx), _register(ctx), _today(ctx)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-    with _search_server_named():
-        for text in questions:
-            if not text:
-                continue
-            asker = chosen.code if chosen else None
-            result = answer_for(index, register, text, asker, today, top_k=top_k, as_of=day).answer
-            click.echo(_answer_json(result) if as_json else result.answer)
-
-
-@contextmanager
-def _search_server_named() -> Iterator[None]:
-    """A search server that does not answer stops the command with its message, not a traceback."""
-    from knowledge.remote_lexical import SearchServerUnavailable
-
-    try:
-        yield
-    except SearchServerUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    for text in questions:
+        if not text:
+            continue
+        asker = chosen.code if chosen else None
+        result = answer_for(index, register, text, asker, today, top_k=top_k, as_of=day).answer
+        click.echo(_answer_json(result) if as_json else result.answer)
 
 
 @cli.command()
@@ -285,24 +282,22 @@ def chat(ctx: click.Context, unit: str | None) -> None:
     if unit and chosen is None:
         raise click.UsageError(f"--unit {unit} is not a unit name or code in config.yaml")
     index, register = _index(ctx), _register(ctx)
-    with _search_server_named():
-        index.search("khởi động", k=1)  # load the model and the lexical index before the first question
+    index.search("khởi động", k=1)  # load the model and the lexical index before the first question
     serving = ServingLock(_settings(ctx).data_dir)
     serving.acquire()
     stop = threading.Event()
     threading.Thread(target=_follow_ingests, args=(index, stop), daemon=True).start()
     click.echo("Trợ lý CCHC — hỏi về các văn bản đã nạp (dòng trống để thoát).")
     try:
-        with _search_server_named():
-            while True:
-                try:
-                    text = input("? ").strip()
-                except EOFError:
-                    break
-                if not text:
-                    break
-                asker = chosen.code if chosen else None
-                click.echo(answer_for(index, register, text, asker, _today(ctx)).answer.answer + "\n")
+        while True:
+            try:
+                text = input("? ").strip()
+            except EOFError:
+                break
+            if not text:
+                break
+            asker = chosen.code if chosen else None
+            click.echo(answer_for(index, register, text, asker, _today(ctx)).answer.answer + "\n")
     finally:
         stop.set()
         serving.release()
@@ -535,9 +530,14 @@ def search_server(ctx: click.Context, host: str | None, port: int | None) -> Non
     host, port = host or settings.lexical.host, port or settings.lexical.port
     serving = ServingLock(settings.data_dir)  # an ingest beside it steps back, as beside a bot
     serving.acquire()
-    click.echo(f"Searching the lexical index of {settings.data_dir} at http://{host}:{port} (Ctrl+C stops).", err=True)
+
+    def listening() -> None:
+        click.echo(
+            f"Searching the lexical index of {settings.data_dir} at http://{host}:{port} (Ctrl+C stops).", err=True
+        )
+
     try:
-        run_search_server(service, host, port)
+        run_search_server(service, host, port, listening)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:

@@ -148,7 +148,8 @@ def _ordinal(day: str, unbounded: int) -> int:
 
 @dataclass
 class View:
-    """What questions are answered from: one lexical snapshot and the vectors seen with it."""
+    """What questions are answered from: one lexical snapshot and the vectors seen with it (with a search
+    server, the lexical side is the server's newest state, checked to be this database's build)."""
 
     lexical: LexicalReader
     vectors: VectorStore
@@ -221,7 +222,7 @@ class ClauseIndex:
             return lexical.snapshot()
         if self._search_client is None:
             self._search_client = SearchClient(self.settings.lexical)
-        return RemoteLexical(self._search_client)
+        return RemoteLexical(self._search_client, self._build)
 
     # ------------------------------------------------------------------------------------- writing
 
@@ -332,11 +333,19 @@ class ClauseIndex:
 
     def _generation(self) -> tuple[int, int]:
         """The lexical index's generation, read on a connection any thread may use."""
+        row = self._read_state("SELECT generation, writer_pid FROM lexical_state")
+        return (row[0], row[1]) if row else (0, 0)
+
+    def _build(self) -> str:
+        """The lexical build (lexical-* directory) the database names now, on a connection any thread may use."""
+        row = self._read_state("SELECT directory FROM lexical_state")
+        return str(row[0]) if row else ""
+
+    def _read_state(self, sql: str) -> tuple | None:
         with self._lock:
             if self._state_db is None:
                 self._state_db = sqlite3.connect(self.settings.database_path, check_same_thread=False, timeout=5)
-            row = self._state_db.execute("SELECT generation, writer_pid FROM lexical_state").fetchone()
-        return (row[0], row[1]) if row else (0, 0)
+            return self._state_db.execute(sql).fetchone()
 
     def _accents_ready(self) -> None:
         """Fill the accent statistics of a database made before they were kept (once)."""

@@ -188,10 +188,13 @@ class LexicalReader(Protocol):
 class LexicalSnapshot:
     """A point-in-time view of both indexes: what one question is answered from."""
 
-    def __init__(self, clauses: tantivy.Index, articles: tantivy.Index, generation: int, deleted: int) -> None:
+    def __init__(
+        self, clauses: tantivy.Index, articles: tantivy.Index, generation: int, deleted: int, build: str = ""
+    ) -> None:
         self._clauses, self._articles = clauses.searcher(), articles.searcher()
         self._clause_schema, self._article_schema = clauses.schema, articles.schema
         self.generation = generation
+        self.build = build  # the lexical-* directory: which data directory's index, and which build of it
         self._deleted = deleted  # at least as many entries as these searchers still count though deleted
 
     @property
@@ -287,7 +290,7 @@ class LexicalIndex:
         clauses, articles = self._open(state[0])
         clauses.reload()
         articles.reload()
-        return LexicalSnapshot(clauses, articles, state[1], self._deleted_bound(state[0]))
+        return LexicalSnapshot(clauses, articles, state[1], self._deleted_bound(state[0]), state[0])
 
     def _deleted_bound(self, directory: str) -> int:
         """At least as many deleted entries as a reader of `directory` reloaded just now can still count: the

@@ -3,17 +3,14 @@ answers, over HTTP, for an answering process configured with `lexical.mode: serv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import httpx
 import numpy as np
 
+from base.serving import SearchServerUnavailable
 from base.settings import LexicalSettings
 from knowledge.lexical import ClauseHits, Hits
-
-
-class SearchServerUnavailable(RuntimeError):
-    """The search server did not answer; the message names it and what to do."""
 
 
 class SearchClient:
@@ -21,19 +18,34 @@ class SearchClient:
 
     def __init__(self, settings: LexicalSettings) -> None:
         self.url = settings.url
-        self._client = httpx.Client(base_url=self.url, timeout=settings.timeout)
+        self.timeout = settings.timeout
+        self._client = httpx.Client(base_url=self.url, timeout=settings.timeout, trust_env=False)  # never via a proxy
 
     def call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
-        """One request; SearchServerUnavailable when the server does not answer or refuses it."""
+        """One request; SearchServerUnavailable, saying which of the likely causes it was, when the server does
+        not answer, or answers as no search server would."""
         try:
             response = self._client.request(method, path, json=body)
+        except httpx.TimeoutException:
+            raise SearchServerUnavailable(
+                f"the search server at {self.url} did not answer {path} within {self.timeout:g} s "
+                "(lexical.timeout): it runs but is stuck or overloaded; see its log (journalctl -u cchc-search)"
+            ) from None
         except httpx.HTTPError as exc:
             raise SearchServerUnavailable(
                 f"the search server at {self.url} did not answer ({exc.__class__.__name__}: {exc}); "
                 "start it with `cchc search-server`, or set lexical.mode: embedded in config.yaml"
             ) from None
+        if response.status_code in (404, 405):
+            raise SearchServerUnavailable(
+                f"{self.url} is not a search server (HTTP {response.status_code} for {path}): is lexical.port "
+                "the port of `cchc search-server`?"
+            )
         if response.status_code != 200:
-            raise SearchServerUnavailable(f"the search server at {self.url} refused {path}: {response.text[:300]}")
+            reason = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+            raise SearchServerUnavailable(
+                f"the search server at {self.url} refused {path} (HTTP {response.status_code}): {reason}"
+            )
         return response
 
     def close(self) -> None:
@@ -44,8 +56,9 @@ class RemoteLexical:
     """The lexical side read from a search server: what a LexicalSnapshot answers, over HTTP. One is made per
     generation of the index (the server is at that generation or newer), so its sizes are asked once."""
 
-    def __init__(self, client: SearchClient) -> None:
+    def __init__(self, client: SearchClient, build: Callable[[], str]) -> None:
         self._client = client
+        self._build = build  # the build this data directory's SQLite names now
         self._sizes: tuple[int, int] | None = None
 
     def _size(self, which: int) -> int:
@@ -64,6 +77,16 @@ class RemoteLexical:
 
     def search(self, weights: dict[str, float], limit: int) -> tuple[ClauseHits, Hits]:
         response = self._client.call("POST", "/search", {"weights": weights, "limit": limit})
+        if response.headers.get("X-Build") != self._build():  # or a rebuild committed between the two reads
+            response = self._client.call("POST", "/search", {"weights": weights, "limit": limit})
+            if (served := response.headers.get("X-Build")) != (here := self._build()):
+                raise SearchServerUnavailable(
+                    f"the search server at {self._client.url} serves the lexical index {served}, not {here} of this "
+                    "data directory: it was started on another data directory, or before a restore; restart it "
+                    "with the same CCHC_DATA_DIR and config.yaml"
+                )
+        if "X-Hits" not in response.headers or "X-Size" not in response.headers:
+            raise SearchServerUnavailable(f"{self._client.url} answered /search without its hits: not a search server")
         content = response.content
         wordings, passages = (int(n) for n in response.headers["X-Hits"].split())
         sizes = [int(n) for n in response.headers["X-Size"].split()]

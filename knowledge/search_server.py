@@ -8,10 +8,11 @@ corpus (docs/scaling.md).
 
 The reader is knowledge.remote_lexical. The protocol: JSON in; hits out as raw little-endian arrays, so
 that thousands of hits cost no parsing.
-- GET  /status -> {"clauses": n, "articles": m, "generation": g}
+- GET  /status -> {"clauses": n, "articles": m, "generation": g, "build": "lexical-..."}
 - POST /search {"weights": {term: weight}, "limit": k} -> the best wordings: int64 rid, pid, since, until
   (k1 each), float64 scores; then the best passages: int64 pid, float64 scores (k2 each). Headers: X-Hits
-  "k1 k2", X-Size "wordings passages" (the indexes' sizes).
+  "k1 k2", X-Size "wordings passages" (the indexes' sizes), X-Build (the lexical-* directory searched: the
+  reader checks that its own database names the same, so that ids are never read against another index).
 - POST /present {"terms": [...]} -> {"present": [...]}
 A bad request gets 400 and a plain message. Searches run on worker threads (tantivy lets go of the GIL);
 the rest is quick and answered on the event loop.
@@ -22,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import numpy as np
 from aiohttp import web
@@ -33,12 +35,13 @@ from knowledge.lexical import LexicalIndex, LexicalSnapshot, Source
 log = logging.getLogger(__name__)
 MAX_HITS = 100_000
 MAX_TERMS = 10_000
+MAX_WEIGHT = 1_000.0
 
 
 class Query(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    weights: dict[str, float] = Field(max_length=MAX_TERMS)
+    weights: dict[str, Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False)]] = Field(max_length=MAX_TERMS)
     limit: int = Field(ge=1, le=MAX_HITS)
 
 
@@ -65,19 +68,26 @@ class SearchService:
             generation = self._lexical.generation()
             if generation != self._generation:
                 try:
-                    self._snapshot, self._generation = self._lexical.snapshot(), generation
+                    self._snapshot = self._lexical.snapshot()
                     log.info("searching the lexical index as of generation %d", generation[0])
                 except (OSError, ValueError, RuntimeError) as exc:
                     log.warning("could not load generation %d (%s); searching the previous one", generation[0], exc)
+                self._generation = generation  # tried once: the next ingest brings the next generation
             return self._snapshot
 
-    def status(self) -> dict[str, int]:
+    def status(self) -> dict[str, int | str]:
         snapshot = self.snapshot()
-        return {"clauses": snapshot.clause_count, "articles": snapshot.article_count, "generation": snapshot.generation}
+        return {
+            "clauses": snapshot.clause_count,
+            "articles": snapshot.article_count,
+            "generation": snapshot.generation,
+            "build": snapshot.build,
+        }
 
     def search(self, query: Query) -> tuple[bytes, dict[str, str]]:
         """Both rankings as raw arrays, and the headers that say how to read them."""
-        clauses, articles = self.snapshot().search(query.weights, query.limit)
+        snapshot = self.snapshot()
+        clauses, articles = snapshot.search(query.weights, query.limit)
         columns = np.stack([clauses.ids, clauses.passages, clauses.since, clauses.until]).astype("<i8")
         body = b"".join(
             (
@@ -87,7 +97,11 @@ class SearchService:
                 articles.scores.astype("<f8").tobytes(),
             )
         )
-        return body, {"X-Hits": f"{len(clauses.ids)} {len(articles.ids)}", "X-Size": f"{clauses.size} {articles.size}"}
+        return body, {
+            "X-Hits": f"{len(clauses.ids)} {len(articles.ids)}",
+            "X-Size": f"{clauses.size} {articles.size}",
+            "X-Build": snapshot.build,
+        }
 
     def present(self, terms: Terms) -> list[str]:
         return sorted(self.snapshot().present(terms.terms))
@@ -128,6 +142,6 @@ def search_app(service: SearchService) -> web.Application:
     return app
 
 
-def run_search_server(service: SearchService, host: str, port: int) -> None:
-    """Serve until interrupted."""
-    web.run_app(search_app(service), host=host, port=port, print=None, access_log=None)
+def run_search_server(service: SearchService, host: str, port: int, listening: Callable[[], None]) -> None:
+    """Serve until interrupted; `listening` is called once the port is bound."""
+    web.run_app(search_app(service), host=host, port=port, print=lambda _: listening(), access_log=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from base.serving import SearchServerUnavailable
 from cchc.cli import cli
 from devtools.bot_harness import approve, ask, running_bot
 from devtools.chroma_server import free_port
@@ -21,7 +23,6 @@ from knowledge.answer import answer
 from knowledge.embeddings import HashEmbeddings
 from knowledge.evaluation import load_questions, unaccented
 from knowledge.index import ClauseIndex, Hit
-from knowledge.remote_lexical import SearchServerUnavailable
 from office.users import UserStore
 from tests.conftest import DATA, ROOT, SAMPLE_CORPUS, SHARED, make_settings
 
@@ -96,6 +97,9 @@ def test_bad_requests_get_a_plain_refusal_and_the_server_goes_on(served: Served)
             ("/search", b'{"weights": {}, "limit": 0}'),
             ("/present", b'{"terms": "bao_cao"}'),
             ("/search", b"not json"),
+            ("/search", b'{"weights": {"bao_cao": NaN}, "limit": 5}'),
+            ("/search", b'{"weights": {"bao_cao": -1}, "limit": 5}'),
+            ("/search", b'{"weights": {"bao_cao": 1}, "limit": "5"}'),
         ):
             refused = client.post(path, content=body)
             assert refused.status_code == 400 and refused.text.startswith("bad request: ")
@@ -133,3 +137,26 @@ async def test_officials_are_told_when_the_search_server_is_down(
     async with running_bot(settings, stand_in, ClauseIndex(settings, embeddings=hashing), users):
         reply = await ask(stand_in, 2002, "Hạn chót gửi báo cáo kiểm điểm là ngày nào?", "tra cứu văn bản")
         assert "tạm thời không hoạt động" in reply.text
+
+
+def test_a_search_server_of_another_data_directory_is_refused(
+    served: Served, tmp_path: Path, hashing: HashEmbeddings
+) -> None:
+    other = tmp_path / "other"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DECREE, corpus)
+    Ingester(ClauseIndex(make_settings(other), embeddings=hashing), show_progress=False).run([corpus])
+    wrong = ClauseIndex(make_settings(other, lexical={"mode": "server", "port": served.port}), embeddings=hashing)
+    with pytest.raises(SearchServerUnavailable, match=r"not lexical-\w+ of this data directory"):
+        wrong.search(DECREE_QUESTION)
+
+
+async def test_another_service_on_the_search_servers_port_is_named(
+    tmp_path: Path, hashing: HashEmbeddings, stand_in
+) -> None:
+    data_dir = tmp_path / "data"
+    Ingester(ClauseIndex(make_settings(data_dir), embeddings=hashing), show_progress=False).run([SAMPLE_CORPUS])
+    settings = make_settings(data_dir, lexical={"mode": "server", "port": stand_in.port})  # the Bot API stand-in
+    with pytest.raises(SearchServerUnavailable, match=r"is not a search server \(HTTP 404 for /status\)"):
+        await asyncio.to_thread(ClauseIndex(settings, embeddings=hashing).search, "hạn nộp báo cáo")

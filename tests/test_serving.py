@@ -78,7 +78,7 @@ async def test_a_serving_bot_answers_from_a_document_another_process_ingested(
         code, output = await cchc("--data-dir", str(settings.data_dir), "ingest", "--quiet", str(plan))
         assert code == 0, output
         assert "added: ke-hoach-mau" in output
-        assert "A bot is answering from this data directory" in output
+        assert "A bot or search server is answering from this data directory" in output
 
         await until(reached.is_set, timeout=30)  # the bot noticed the ingest and is loading it
         assert PLAN_DEADLINE not in await reply(stand_in, QUESTION)  # answered meanwhile, from what it had
@@ -109,7 +109,7 @@ def test_imports_step_back_while_a_bot_answers(tmp_path: Path) -> None:
         for command in (["users", "import", str(staff)], ["tasks", "import", str(tasks)]):
             code, output = asyncio.run(cchc("--data-dir", str(data_dir), *command))
             assert code == 0, output
-            assert "A bot is answering from this data directory: importing at low priority." in output
+            assert "A bot or search server is answering from this data directory: importing at low priority." in output
             assert "imported:" in output
     finally:
         lock.release()
