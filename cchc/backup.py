@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlite_utils
 
 from base.database import copy_database, utc_now
-from base.serving import one_writer
+from base.serving import one_writer, someone_serving
 from base.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,11 @@ def restore(settings: Settings, folder: Path, force: bool = False) -> RestoreRep
         raise BackupError(
             f"{target} is not empty: restore into an empty data directory (--data-dir), or add --force to "
             "move this one aside first (stop `cchc serve` and any `cchc search-server` before)"
+        )
+    if occupied and someone_serving(target):
+        raise BackupError(
+            f"a bot or search server is answering from {target}: stop it first (systemctl stop cchc cchc-search), "
+            "then restore; nothing was changed"
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     staging = target.with_name(f"{target.name}.restoring-{stamp}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from base.database import open_database
+from base.serving import ServingLock
 from cchc.cli import cli
 from devtools.bot_harness import add_officials, running_bot
 from devtools.botapi import BotApiStandIn, callback_update
@@ -121,3 +122,19 @@ def test_backup_refuses_a_used_folder_and_restore_refuses_a_non_backup(tmp_path:
     assert result.exit_code == 1 and "is not a backup made by `cchc backup`" in result.output
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "none"), "backup", str(tmp_path / "b")])
     assert result.exit_code == 1 and "no database, nothing to back up" in result.output
+
+
+def test_restore_refuses_a_data_directory_someone_answers_from(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    open_database(data / "cchc.db").close()
+    assert CliRunner().invoke(cli, ["--data-dir", str(data), "backup", str(tmp_path / "b")]).exit_code == 0
+    serving = ServingLock(data)  # as `cchc serve` or `cchc search-server` hold it
+    serving.acquire()
+    try:
+        result = CliRunner().invoke(cli, ["--data-dir", str(data), "restore", "--force", str(tmp_path / "b")])
+    finally:
+        serving.release()
+    assert result.exit_code == 1 and "a bot or search server is answering from" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "data"]  # nothing moved aside
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "restore", "--force", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
