@@ -76,28 +76,38 @@ class RemoteLexical:
         return self._size(1)
 
     def search(self, weights: dict[str, float], limit: int) -> tuple[ClauseHits, Hits]:
-        response = self._client.call("POST", "/search", {"weights": weights, "limit": limit})
+        return _hits(self._searched_here({"weights": weights, "limit": limit}))
+
+    def _searched_here(self, body: dict) -> httpx.Response:
+        """The server's answer, once it is known to search the build this data directory's database names
+        (ids read against another index would name unrelated clauses)."""
+        response = self._client.call("POST", "/search", body)
         if response.headers.get("X-Build") != self._build():  # or a rebuild committed between the two reads
-            response = self._client.call("POST", "/search", {"weights": weights, "limit": limit})
+            response = self._client.call("POST", "/search", body)
             if (served := response.headers.get("X-Build")) != (here := self._build()):
                 raise SearchServerUnavailable(
                     f"the search server at {self._client.url} serves the lexical index {served}, not {here} of this "
                     "data directory: it was started on another data directory, or before a restore; restart it "
                     "with the same CCHC_DATA_DIR and config.yaml"
                 )
-        if "X-Hits" not in response.headers or "X-Size" not in response.headers:
-            raise SearchServerUnavailable(f"{self._client.url} answered /search without its hits: not a search server")
-        content = response.content
-        wordings, passages = (int(n) for n in response.headers["X-Hits"].split())
-        sizes = [int(n) for n in response.headers["X-Size"].split()]
-        columns = np.frombuffer(content, dtype="<i8", count=4 * wordings).reshape(4, wordings).astype(np.int64)
-        at = 32 * wordings
-        scores = np.frombuffer(content, dtype="<f8", count=wordings, offset=at).astype(np.float64)
-        at += 8 * wordings
-        pids = np.frombuffer(content, dtype="<i8", count=passages, offset=at).astype(np.int64)
-        article_scores = np.frombuffer(content, dtype="<f8", count=passages, offset=at + 8 * passages)
-        clauses = ClauseHits(columns[0], scores, sizes[0], columns[1], columns[2], columns[3])
-        return clauses, Hits(pids, article_scores.astype(np.float64), sizes[1])
+        return response
 
     def present(self, terms: Iterable[str]) -> set[str]:
         return set(self._client.call("POST", "/present", {"terms": list(terms)}).json()["present"])
+
+
+def _hits(response: httpx.Response) -> tuple[ClauseHits, Hits]:
+    """Both rankings from a /search answer (layout in knowledge.search_server)."""
+    if "X-Hits" not in response.headers or "X-Size" not in response.headers:
+        raise SearchServerUnavailable(f"{response.url} answered without its hits: not a search server")
+    content = response.content
+    wordings, passages = (int(n) for n in response.headers["X-Hits"].split())
+    sizes = [int(n) for n in response.headers["X-Size"].split()]
+    columns = np.frombuffer(content, dtype="<i8", count=4 * wordings).reshape(4, wordings).astype(np.int64)
+    at = 32 * wordings
+    scores = np.frombuffer(content, dtype="<f8", count=wordings, offset=at).astype(np.float64)
+    at += 8 * wordings
+    pids = np.frombuffer(content, dtype="<i8", count=passages, offset=at).astype(np.int64)
+    article_scores = np.frombuffer(content, dtype="<f8", count=passages, offset=at + 8 * passages).astype(np.float64)
+    clauses = ClauseHits(columns[0], scores, sizes[0], columns[1], columns[2], columns[3])
+    return clauses, Hits(pids, article_scores, sizes[1])
