@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -59,6 +60,7 @@ PASSAGE_BATCH = 64
 # shorter, they drift from a full BM25 ranking (laws, dev: MRR@10 0.907 at 300 and 1,000 hits, 0.920 at
 # 3,000), for about 20 ms more CPU per question at 5x than 300.
 LEXICAL_CANDIDATES = 3000
+LEXICAL_THREADS = 2  # as many as the bot's retrieval workers
 NAME_BLOCK = 50  # candidate passages whose names are read at once to break ties in the ranking
 VECTOR_BATCH = 500  # ids per Chroma get/add call when vectors are copied
 
@@ -184,6 +186,7 @@ class ClauseIndex:
         self._embeddings = embeddings
         self._vectors: VectorStore | None = None
         self._search_client: SearchClient | None = None
+        self._lexical_threads: ThreadPoolExecutor | None = None
         self.collection_name = ""  # set when the Chroma collection is opened
         self._view: View | None = None
         self._loading: threading.Thread | None = None
@@ -436,10 +439,19 @@ class ClauseIndex:
         with self._reading() as view:
             return self._candidates(view, self.query_text(question))
 
+    def _searching(self) -> ThreadPoolExecutor:
+        """Threads that run the lexical search while the question is embedded and its vectors searched (tantivy,
+        a search server and the encoder all let go of the GIL): one per retrieval worker of the bot."""
+        with self._lock:
+            if self._lexical_threads is None:
+                self._lexical_threads = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="lexical")
+            return self._lexical_threads
+
     def _candidates(self, view: View, text: str) -> Candidates:
         weights = self.query_weights(text)
-        clauses, articles = view.lexical.search(weights, LEXICAL_CANDIDATES)
-        cosines = self._dense(view, text)
+        lexical = self._searching().submit(view.lexical.search, weights, LEXICAL_CANDIDATES)
+        cosines = self._dense(view, text)  # meanwhile: embedding the question and the vector search
+        clauses, articles = lexical.result()
         dense_pids = np.fromiter(cosines, dtype=np.int64, count=len(cosines))
         pids = np.union1d(np.union1d(clauses.passages, articles.ids), dense_pids)  # sorted
         article_z, article_floor = articles.zscores(LEXICAL_CANDIDATES)
