@@ -14,8 +14,10 @@ when typed without, numbers in words made digits; the other phrases of thesaurus
 lexical query at `thesaurus_weight`. The weights are in config.yaml and were chosen by measurement.
 
 Nothing is rebuilt to answer: ingest updates the lexical index and the accent statistics document by
-document. A running process answers from the view it has while a newer one (after an ingest elsewhere)
-loads in the background, then swaps to it.
+document. The lexical side is read in the process, or with `lexical.mode: server` from a `cchc
+search-server` (knowledge.remote_lexical); either way it is searched on its own thread while the question
+is embedded and its vectors searched. A running process answers from the view it has while a newer one
+(after an ingest elsewhere) loads in the background, then swaps to it.
 """
 
 from __future__ import annotations
