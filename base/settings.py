@@ -88,14 +88,14 @@ class DecisionSettings(Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    answer_coverage: float = Field(0.38, ge=0, le=1, description="Answer only when coverage reaches this ...")
-    answer_margin: float = Field(-0.08, ge=-1, le=1, description="... and the margin reaches this.")
-    suggest_vocabulary: float = Field(0.38, ge=0, le=1, description="Below this vocabulary: plain 'not found'.")
+    answer_coverage: float = Field(0.46, ge=0, le=1, description="Answer only when coverage reaches this ...")
+    answer_margin: float = Field(-0.065, ge=-1, le=1, description="... and the margin reaches this.")
+    suggest_vocabulary: float = Field(0.52, ge=0, le=1, description="Below this vocabulary: plain 'not found'.")
     suggest_margin: float = Field(
-        -0.03, ge=-1, le=1, description="Below this margin, unless the best clause covers the question: 'not found'."
+        -0.04, ge=-1, le=1, description="Below this margin, unless the best clause covers the question: 'not found'."
     )
-    answer_coverage_alone: float = Field(0.4, ge=0, le=1, description="Without background vectors: answer.")
-    suggest_vocabulary_alone: float = Field(0.4, ge=0, le=1, description="Without background vectors: suggest.")
+    answer_coverage_alone: float = Field(0.48, ge=0, le=1, description="Without background vectors: answer.")
+    suggest_vocabulary_alone: float = Field(0.54, ge=0, le=1, description="Without background vectors: suggest.")
 
 
 class AnswerSettings(Section):

@@ -64,8 +64,11 @@ class Signals:
 
 
 def question_terms(text: str) -> list[str]:
-    """The question's distinct folded syllables and bigrams, stop-words left out."""
-    return list(dict.fromkeys(terms(text, drop_stopwords=True)))
+    """The question's distinct folded syllables and bigrams, stop-words left out, and bigrams no article of
+    general legal text contains ("cao_cchc", "ky_may": two words of the question side by side, not a term
+    a text could hold)."""
+    known = term_rarity().df
+    return [t for t in dict.fromkeys(terms(text, drop_stopwords=True)) if "_" not in t or t in known]
 
 
 def weighted_share(query_terms: list[str], present: set[str]) -> float:

