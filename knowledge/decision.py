@@ -17,7 +17,8 @@ vocabulary is too thin, or when the margin is too low and the best clause does n
 either; and otherwise offers the nearest clauses. A question whose terms the best clause holds is thus
 never told "not found" for sitting a little nearer another law: its nearest clauses are offered.
 
-Stop-words are left out of the question's terms here (they carry no topic), whatever ranking does.
+Stop-words are left out of the question's terms here (they carry no topic), whatever ranking does, and so
+are word pairs no background article contains (two of the question's words side by side, not a term).
 """
 
 from __future__ import annotations
