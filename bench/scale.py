@@ -200,8 +200,7 @@ def run(copies: int, provider: str, work: Path, servers: str = "") -> dict:
         return figures | ingest_and_measure(config_for(provider, folder), data_dir, corpus)
     with chroma_server(folder / "chroma-server") as (port, pid):
         config = config_for(provider, folder, port)
-        seconds, cpu, passages, clauses = ingest(config, data_dir, corpus)
-        figures |= {"ingest_s": seconds, "ingest_cpu_s": cpu, "passages": passages, "clauses": clauses}
+        figures |= ingested(config, data_dir, corpus)
         if servers == "servers":
             with search_server(config, data_dir) as (search_port, search_pid):
                 figures |= measure(config_for(provider, folder, port, search_port), data_dir)
@@ -218,10 +217,14 @@ def run_name(copies: int, provider: str, servers: str) -> str:
     return f"{copies}x-{provider}{'-' + servers if servers else ''}"
 
 
-def ingest_and_measure(config: Path, data_dir: Path, corpus: Path) -> dict:
+def ingested(config: Path, data_dir: Path, corpus: Path) -> dict:
+    """Step 1's figures."""
     seconds, cpu, passages, clauses = ingest(config, data_dir, corpus)
-    figures = {"ingest_s": seconds, "ingest_cpu_s": cpu, "passages": passages, "clauses": clauses}
-    return figures | measure(config, data_dir)
+    return {"ingest_s": seconds, "ingest_cpu_s": cpu, "passages": passages, "clauses": clauses}
+
+
+def ingest_and_measure(config: Path, data_dir: Path, corpus: Path) -> dict:
+    return ingested(config, data_dir, corpus) | measure(config, data_dir)
 
 
 def measure(config: Path, data_dir: Path) -> dict:

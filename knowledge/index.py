@@ -221,6 +221,12 @@ class ClauseIndex:
             self._vectors = self._open_vectors()
         return self._vectors
 
+    def _ensure_lexical(self, lexical: LexicalIndex, store: ClauseStore) -> None:
+        """Make an index read in this process usable (rebuilt when missing or damaged); a search server sees
+        to its own."""
+        if self.settings.lexical.mode == "embedded":
+            lexical.ensure(StoreSource(store))
+
     def _lexical_reader(self, lexical: LexicalIndex) -> LexicalReader:
         """What questions read the lexical side from: the index's newest snapshot, or the search server."""
         if self.settings.lexical.mode == "embedded":
@@ -319,8 +325,7 @@ class ClauseIndex:
         view = self._view
         if view is None:
             self._accents_ready()
-            if self.settings.lexical.mode == "embedded":
-                self.lexical.ensure(StoreSource(self.store))
+            self._ensure_lexical(self.lexical, self.store)
             view = View(self._lexical_reader(self.lexical), self._open_vectors(), self.lexical.generation())
             self._view = view
             return view
@@ -365,8 +370,7 @@ class ClauseIndex:
         db = open_database(self.settings.database_path)
         try:
             lexical = LexicalIndex(db, self.settings.data_dir)
-            if self.settings.lexical.mode == "embedded":
-                lexical.ensure(StoreSource(ClauseStore(db)))
+            self._ensure_lexical(lexical, ClauseStore(db))
             generation = lexical.generation()
             current = self._view
             assert current is not None

@@ -189,7 +189,7 @@ class LexicalSnapshot:
     """A point-in-time view of both indexes: what one question is answered from."""
 
     def __init__(
-        self, clauses: tantivy.Index, articles: tantivy.Index, generation: int, deleted: int, build: str = ""
+        self, clauses: tantivy.Index, articles: tantivy.Index, generation: int, deleted: int, build: str
     ) -> None:
         self._clauses, self._articles = clauses.searcher(), articles.searcher()
         self._clause_schema, self._article_schema = clauses.schema, articles.schema

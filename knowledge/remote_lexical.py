@@ -48,9 +48,6 @@ class SearchClient:
             )
         return response
 
-    def close(self) -> None:
-        self._client.close()
-
 
 class RemoteLexical:
     """The lexical side read from a search server: what a LexicalSnapshot answers, over HTTP. One is made per
