@@ -10,7 +10,10 @@ A pair or syllable the loaded texts never use takes the spelling of general lega
 (the shipped background's accent table, knowledge/background.py), so that the encoder reads "giấy phép"
 even in a knowledge base that only holds a directive. The loaded texts' pairs come first, then the
 background's pairs over syllables still open, then single syllables (loaded first): pooling both tables
-would let the laws' frequent spellings override the directive's own pairs.
+would let the laws' frequent spellings override the directive's own pairs. Before all of them come the
+pairs of a short list of everyday phrases (knowledge/data/everyday.yaml: question words, days and times),
+which questions use and legal texts seldom do: "bao nhieu" would otherwise read "bảo nhiều", from the
+texts' "bảo đảm" and "nhiều".
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from importlib import resources
 
 import sqlite_utils
+import yaml
 from sqlite_utils.migrations import Migrations
 
 from knowledge.background import accent_forms
-from knowledge.vietnamese import fold, has_diacritics, words
+from knowledge.vietnamese import fold, has_diacritics, normalize, words
 
 migrations = Migrations("cchc.accents")
 
@@ -70,15 +76,21 @@ def best_forms(rows: Iterable[tuple[str, str, int]]) -> dict[str, str]:
 NO_FALLBACK: Mapping[str, str] = {}
 
 
-def restore_with(forms: Mapping[str, str], text: str, fallback: Mapping[str, str] = NO_FALLBACK) -> str:
+def restore_with(
+    forms: Mapping[str, str],
+    text: str,
+    fallback: Mapping[str, str] = NO_FALLBACK,
+    phrases: Mapping[str, str] = NO_FALLBACK,
+) -> str:
     """Accented reading of `text` from `forms` (folded key -> accented form), keys `forms` lacks taken from
-    `fallback`: first the pairs `forms` knows, left to right; then the fallback's pairs over syllables still
-    open; then each remaining syllable from `forms`, else `fallback`. Accented text is left alone."""
+    `fallback`: first the pairs of everyday `phrases` ("bao nhieu" is "bao nhiêu" whatever the texts write),
+    then the pairs `forms` knows, then the fallback's pairs, each left to right over syllables still open; then
+    each remaining syllable from `forms`, else `fallback`. Accented text is left alone."""
     if has_diacritics(text):
         return text
     typed = words(text)
     out: list[str | None] = [None] * len(typed)
-    for table in (forms, fallback):
+    for table in (phrases, forms, fallback):
         fill_pairs(table, typed, out)
     return " ".join(o or forms.get(t) or fallback.get(t) or t for o, t in zip(out, typed, strict=True))
 
@@ -95,14 +107,33 @@ def fill_pairs(forms: Mapping[str, str], typed: list[str], out: list[str | None]
             i += 1
 
 
+@cache
+def everyday_pairs() -> dict[str, str]:
+    """Folded pair -> spelling, for every two neighbouring words of the phrases in knowledge/data/everyday.yaml
+    (question words, days and times: what questions say and legal texts seldom do)."""
+    phrases = yaml.safe_load((resources.files("knowledge") / "data" / "everyday.yaml").read_text(encoding="utf-8"))
+    pairs: dict[str, str] = {}
+    for phrase in phrases:
+        for a, b in itertools.pairwise(words(normalize(str(phrase)))):
+            pairs[fold(f"{a} {b}")] = f"{a} {b}"
+    return pairs
+
+
 class AccentTable:
     """The accent statistics of one knowledge database, over a fallback table for the keys it lacks
-    (by default the shipped background's, read on the first question)."""
+    (by default the shipped background's), and the pairs of everyday phrases that come before both (both
+    read on the first question)."""
 
-    def __init__(self, db: sqlite_utils.Database, fallback: Callable[[], Mapping[str, str]] = accent_forms) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        fallback: Callable[[], Mapping[str, str]] = accent_forms,
+        phrases: Callable[[], Mapping[str, str]] = everyday_pairs,
+    ) -> None:
         migrations.apply(db)
         self.db = db
         self.fallback = fallback
+        self.phrases = phrases
 
     def add(self, texts: Iterable[str], sign: int = 1) -> None:
         """Count the texts' syllables and pairs in (sign -1: take them out again); call inside a transaction."""
@@ -136,4 +167,5 @@ class AccentTable:
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows += self.db.execute(f"SELECT folded, accented, n FROM accent WHERE folded IN ({marks})", chunk)
-        return restore_with(best_forms(rows), text, self.fallback())  # the pairs' syllables are among the keys
+        # the pairs' syllables are among the keys
+        return restore_with(best_forms(rows), text, self.fallback(), self.phrases())

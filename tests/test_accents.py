@@ -1,17 +1,23 @@
 """Accent restoration from counts kept in SQLite: incremental counts equal a fresh count, ties are settled
-the same way whatever the loading order, and the shipped background spells only what the loaded texts lack."""
+the same way whatever the loading order, the shipped background spells only what the loaded texts lack,
+and everyday question words keep their own spelling."""
 
 from __future__ import annotations
 
+import itertools
 import random
+from pathlib import Path
 
 import sqlite_utils
+import yaml
 
-from knowledge.accents import AccentTable, accent_counts, best_forms, restore_with
+from knowledge.accents import AccentTable, accent_counts, best_forms, everyday_pairs, restore_with
 from knowledge.background import accent_forms
 from knowledge.evaluation import load_questions, unaccented
+from knowledge.vietnamese import fold, normalize
 from tests.conftest import SAMPLE_DIRECTIVE, SHARED
 
+SHIPPED_EVERYDAY = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "everyday.yaml"
 DIRECTIVE_TEXTS = [p for p in SAMPLE_DIRECTIVE.read_text(encoding="utf-8").split("\n\n") if p.strip()]
 
 
@@ -90,4 +96,28 @@ def test_stored_and_in_memory_restoration_agree_on_the_dev_questions() -> None:
     forms = best_forms((f, a, n) for (f, a), n in accent_counts(DIRECTIVE_TEXTS).items())
     questions = unaccented(load_questions(SHARED / "eval" / "dev-chithi-paraphrase.yaml"))
     for question in questions:
-        assert accents.restore(question.text) == restore_with(forms, question.text, accent_forms())
+        assert accents.restore(question.text) == restore_with(forms, question.text, accent_forms(), everyday_pairs())
+
+
+def test_question_words_are_spelt_as_spoken_not_from_the_texts_syllables() -> None:
+    # the texts hold "bảo" and "nhiều" (and the laws never write "bao nhiêu"): word by word it read "bảo nhiều"
+    texts = ["Bảo đảm nhiều hồ sơ được giải quyết đúng hạn.", "Ngày mai nộp báo cáo."]
+    word_by_word = AccentTable(sqlite_utils.Database(memory=True), fallback=dict, phrases=dict)
+    word_by_word.add(texts[:1])
+    assert word_by_word.restore("bao nhieu ho so") == "bảo nhiều hồ sơ"
+    accents = table(*texts)
+    assert accents.restore("mot nam nop bao nhieu bao cao") == "một năm nộp bao nhiêu báo cáo"
+    assert accents.restore("han nop la khi nao, ngay mai a?") == "hạn nộp là khi nào ngày mai a"
+    assert restore_with({"bao": "bảo", "nhieu": "nhiều"}, "bao nhieu", {}, {"bao nhieu": "bao nhiêu"}) == "bao nhiêu"
+
+
+def test_each_everyday_pair_has_one_spelling() -> None:
+    phrases = yaml.safe_load(SHIPPED_EVERYDAY.read_text(encoding="utf-8"))
+    spellings: dict[str, set[str]] = {}
+    for phrase in phrases:
+        syllables = normalize(phrase).split()
+        for a, b in itertools.pairwise(syllables):
+            spellings.setdefault(fold(f"{a} {b}"), set()).add(f"{a} {b}")
+    assert {pair: forms for pair, forms in spellings.items() if len(forms) > 1} == {}
+    assert everyday_pairs()["bao nhieu"] == "bao nhiêu"
+    assert len(everyday_pairs()) == len(spellings)
