@@ -11,16 +11,22 @@ on the other folds (by MRR@10) is scored on the held-out fold, as for the fusion
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from collections.abc import Sequence
 from itertools import product
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from bench.retrieval_quality import DIRECTIVE_SETS, LAWS, LAWS_SET, ROOT, SHARED, both_forms, knowledge_base
+from bench.retrieval_quality import (
+    DIRECTIVE_SETS,
+    LAWS,
+    LAWS_SET,
+    SHARED,
+    both_forms,
+    knowledge_base,
+    quality_arguments,
+)
 from knowledge.background import term_rarity
 from knowledge.evaluation import Question, cross_validate_ranking, is_gold, load_questions, rank_metrics
 from knowledge.index import ClauseIndex, Hit
@@ -108,10 +114,7 @@ def report(title: str, questions: list[Question], ranks: np.ndarray, repeats: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="Where the bench data dirs live.")
-    parser.add_argument("--repeats", type=int, default=10, help="Cross-validation repeats (5 folds each).")
-    args = parser.parse_args()
+    args = quality_arguments(__doc__.split("\n")[0]).parse_args()
     directive = knowledge_base(args.work / "directive", SHARED / "corpus")
     questions = [q for path in DIRECTIVE_SETS for q in both_forms(load_questions(path))]
     report("Directive, four sets", questions, expanded_ranks(directive, questions), args.repeats)

