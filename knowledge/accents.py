@@ -10,17 +10,19 @@ A pair or syllable the loaded texts never use takes the spelling of general lega
 (the shipped background's accent table, knowledge/background.py), so that the encoder reads "giấy phép"
 even in a knowledge base that only holds a directive. The loaded texts' pairs come first, then the
 background's pairs over syllables still open, then single syllables (loaded first): pooling both tables
-would let the laws' frequent spellings override the directive's own pairs. Before all of them come the
-pairs of a short list of everyday phrases (knowledge/data/everyday.yaml: question words, days and times),
-which questions use and legal texts seldom do: "bao nhieu" would otherwise read "bảo nhiều", from the
-texts' "bảo đảm" and "nhiều".
+would let the laws' frequent spellings override the directive's own pairs. Before both come the pairs of
+a short list of everyday phrases (knowledge/data/everyday.yaml: question words, days and times), which
+questions use and legal texts seldom do, unless the loaded texts spell that very pair otherwise: "bao
+nhieu" would otherwise read "bảo nhiều" from the texts' "bảo đảm" and "nhiều", or "nộp báo nhiều" where
+they hold "nộp báo cáo". A pair of the texts or the laws may share a syllable a phrase spelt the same way
+("thi co phai": "thì có phải").
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import cache
 from importlib import resources
 
@@ -29,7 +31,7 @@ import yaml
 from sqlite_utils.migrations import Migrations
 
 from knowledge.background import accent_forms
-from knowledge.vietnamese import fold, has_diacritics, normalize, words
+from knowledge.vietnamese import fold, has_diacritics, words
 
 migrations = Migrations("cchc.accents")
 
@@ -83,25 +85,48 @@ def restore_with(
     phrases: Mapping[str, str] = NO_FALLBACK,
 ) -> str:
     """Accented reading of `text` from `forms` (folded key -> accented form), keys `forms` lacks taken from
-    `fallback`: first the pairs of everyday `phrases` ("bao nhieu" is "bao nhiêu" whatever the texts write),
-    then the pairs `forms` knows, then the fallback's pairs, each left to right over syllables still open; then
-    each remaining syllable from `forms`, else `fallback`. Accented text is left alone."""
+    `fallback`: first the pairs of everyday `phrases` ("bao nhieu": "bao nhiêu") that `forms` does not spell
+    otherwise; then the pairs `forms` knows, then the fallback's, each left to right over syllables still
+    open or spelt the same by a phrase ("thi co phai": "thì có phải"); then each remaining syllable from
+    `forms`, else `fallback`. Accented text is left alone."""
     if has_diacritics(text):
         return text
     typed = words(text)
     out: list[str | None] = [None] * len(typed)
-    for table in (phrases, forms, fallback):
-        fill_pairs(table, typed, out)
+    shared = fill_phrases(phrases, forms, typed, out)
+    for table in (forms, fallback):
+        fill_pairs(table, typed, out, shared)
     return " ".join(o or forms.get(t) or fallback.get(t) or t for o, t in zip(out, typed, strict=True))
 
 
-def fill_pairs(forms: Mapping[str, str], typed: list[str], out: list[str | None]) -> None:
-    """Left to right, give each pair of still open syllables that `forms` knows its accented form."""
+def fill_phrases(
+    phrases: Mapping[str, str], forms: Mapping[str, str], typed: list[str], out: list[str | None]
+) -> set[int]:
+    """Give each pair of syllables an everyday phrase holds its spelling, unless the loaded texts (`forms`)
+    spell that pair otherwise ("hinh chu nhat"); one phrase's pairs may chain ("như thế nào"). Returns the
+    positions spelt."""
+    spelt: set[int] = set()
+    for i in range(len(typed) - 1):
+        key = f"{typed[i]} {typed[i + 1]}"
+        found = phrases.get(key)
+        if not found or forms.get(key, found) != found:
+            continue
+        first, second = found.split(" ")
+        if out[i] in (None, first) and out[i + 1] is None:
+            out[i], out[i + 1] = first, second
+            spelt.update((i, i + 1))
+    return spelt
+
+
+def fill_pairs(forms: Mapping[str, str], typed: list[str], out: list[str | None], shared: Collection[int] = ()) -> None:
+    """Left to right, give each pair of syllables that `forms` knows its accented form, where both are still
+    open or, at `shared` positions, already spelt the same way."""
     i = 0
     while i + 1 < len(typed):
-        found = forms.get(f"{typed[i]} {typed[i + 1]}") if out[i] is None and out[i + 1] is None else None
-        if found:
-            out[i], out[i + 1] = found.split(" ")
+        found = forms.get(f"{typed[i]} {typed[i + 1]}")
+        pair = found.split(" ") if found else []
+        if pair and all(out[j] is None or (j in shared and out[j] == pair[j - i]) for j in (i, i + 1)):
+            out[i], out[i + 1] = pair
             i += 2
         else:
             i += 1
@@ -112,17 +137,19 @@ def everyday_pairs() -> dict[str, str]:
     """Folded pair -> spelling, for every two neighbouring words of the phrases in knowledge/data/everyday.yaml
     (question words, days and times: what questions say and legal texts seldom do)."""
     phrases = yaml.safe_load((resources.files("knowledge") / "data" / "everyday.yaml").read_text(encoding="utf-8"))
+    if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+        raise ValueError("knowledge/data/everyday.yaml must be a list of phrases (strings)")
     pairs: dict[str, str] = {}
     for phrase in phrases:
-        for a, b in itertools.pairwise(words(normalize(str(phrase)))):
+        for a, b in itertools.pairwise(words(phrase)):
             pairs[fold(f"{a} {b}")] = f"{a} {b}"
     return pairs
 
 
 class AccentTable:
     """The accent statistics of one knowledge database, over a fallback table for the keys it lacks
-    (by default the shipped background's), and the pairs of everyday phrases that come before both (both
-    read on the first question)."""
+    (by default the shipped background's), and everyday phrases read before both (both read on the first
+    question)."""
 
     def __init__(
         self,

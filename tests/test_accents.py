@@ -14,7 +14,7 @@ import yaml
 from knowledge.accents import AccentTable, accent_counts, best_forms, everyday_pairs, restore_with
 from knowledge.background import accent_forms
 from knowledge.evaluation import load_questions, unaccented
-from knowledge.vietnamese import fold, normalize
+from knowledge.vietnamese import fold, words
 from tests.conftest import SAMPLE_DIRECTIVE, SHARED
 
 SHIPPED_EVERYDAY = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "everyday.yaml"
@@ -111,13 +111,35 @@ def test_question_words_are_spelt_as_spoken_not_from_the_texts_syllables() -> No
     assert restore_with({"bao": "bảo", "nhieu": "nhiều"}, "bao nhieu", {}, {"bao nhieu": "bao nhiêu"}) == "bao nhiêu"
 
 
-def test_each_everyday_pair_has_one_spelling() -> None:
+def test_legal_pairs_keep_their_spelling_beside_everyday_phrases() -> None:
+    accents = table(
+        "Phạm tội có tổ chức thì bị phạt nặng hơn.",
+        "Gửi báo cáo cho Hội đồng nhân dân.",
+        "Văn bản này áp dụng cho các cơ quan.",
+        "Diện tích hình chữ nhật.",
+        "Bãi bỏ thủ tục thì có phải sửa quy trình không?",
+    )
+    assert accents.restore("nguoi pham toi co to chuc") == "người phạm tội có tổ chức"
+    assert accents.restore("gui bao cao cho hoi dong") == "gửi báo cáo cho hội đồng"
+    assert accents.restore("van ban la gi") == "văn bản là gì"
+    assert accents.restore("co duoc ap dung khong") == "có được áp dụng không"
+    # a phrase's pair the loaded texts spell otherwise gives way ("chủ nhật" is a phrase)
+    assert accents.restore("dien tich hinh chu nhat") == "diện tích hình chữ nhật"
+    assert table().restore("lam ca chu nhat") == "làm cả chủ nhật"
+    # a pair of the texts may share a syllable a phrase spelt the same way
+    assert accents.restore("bai bo thu tuc thi co phai sua") == "bãi bỏ thủ tục thì có phải sửa"
+
+
+def test_each_everyday_pair_has_one_spelling_and_few_read_otherwise_in_the_laws() -> None:
     phrases = yaml.safe_load(SHIPPED_EVERYDAY.read_text(encoding="utf-8"))
     spellings: dict[str, set[str]] = {}
     for phrase in phrases:
-        syllables = normalize(phrase).split()
-        for a, b in itertools.pairwise(syllables):
+        for a, b in itertools.pairwise(words(phrase)):
             spellings.setdefault(fold(f"{a} {b}"), set()).add(f"{a} {b}")
     assert {pair: forms for pair, forms in spellings.items() if len(forms) > 1} == {}
     assert everyday_pairs()["bao nhieu"] == "bao nhiêu"
     assert len(everyday_pairs()) == len(spellings)
+    # where the laws spell a pair otherwise, a question means the everyday word; a new one is a choice to make
+    laws = accent_forms()
+    overridden = {pair for pair, form in everyday_pairs().items() if laws.get(pair, form) != form}
+    assert overridden == {"phai khong", "co khong", "chu nhat", "buoi chieu"}
