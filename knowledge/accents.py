@@ -10,12 +10,13 @@ A pair or syllable the loaded texts never use takes the spelling of general lega
 (the shipped background's accent table, knowledge/background.py), so that the encoder reads "giấy phép"
 even in a knowledge base that only holds a directive. The loaded texts' pairs come first, then the
 background's pairs over syllables still open, then single syllables (loaded first): pooling both tables
-would let the laws' frequent spellings override the directive's own pairs. Before both come the pairs of
-a short list of everyday phrases (knowledge/data/everyday.yaml: question words, days and times), which
-questions use and legal texts seldom do, unless the loaded texts spell that very pair otherwise: "bao
-nhieu" would otherwise read "bảo nhiều" from the texts' "bảo đảm" and "nhiều", or "nộp báo nhiều" where
-they hold "nộp báo cáo". A pair of the texts or the laws may share a syllable a phrase spelt the same way
-("thi co phai": "thì có phải").
+would let the laws' frequent spellings override the directive's own pairs. Between the two come the pairs
+of a short list of everyday phrases (knowledge/data/everyday.yaml: question words, days and times), which
+questions use and legal texts seldom do: "bao nhieu" would otherwise read "bảo nhiều" from the texts'
+"bảo đảm" and "nhiều". A phrase never overrides the loaded texts' pairs ("chi dao nay" stays "chỉ đạo này",
+not "dạo này"; the price: "nop bao nhieu" reads "nộp báo nhiều" beside the texts' "nộp báo cáo"), but it
+may share a syllable they spelt the same way ("thi co phai": "thì có" and "có phải"), and the laws' pairs
+may share one it spelt.
 """
 
 from __future__ import annotations
@@ -85,26 +86,26 @@ def restore_with(
     phrases: Mapping[str, str] = NO_FALLBACK,
 ) -> str:
     """Accented reading of `text` from `forms` (folded key -> accented form), keys `forms` lacks taken from
-    `fallback`: first the pairs of everyday `phrases` ("bao nhieu": "bao nhiêu") that `forms` does not spell
-    otherwise; then the pairs `forms` knows, then the fallback's, each left to right over syllables still
-    open or spelt the same by a phrase ("thi co phai": "thì có phải"); then each remaining syllable from
-    `forms`, else `fallback`. Accented text is left alone."""
+    `fallback`: first the pairs `forms` knows, left to right over syllables still open; then the pairs of
+    everyday `phrases` ("bao nhieu": "bao nhiêu") that `forms` does not spell otherwise, over syllables
+    still open or already spelt the same way ("thi co phai": "thì có" then "có phải"); then the fallback's
+    pairs likewise; then each remaining syllable from `forms`, else `fallback`. Accented text is left alone."""
     if has_diacritics(text):
         return text
     typed = words(text)
     out: list[str | None] = [None] * len(typed)
+    fill_pairs(forms, typed, out)
     shared = fill_phrases(phrases, forms, typed, out)
-    for table in (forms, fallback):
-        fill_pairs(table, typed, out, shared)
+    fill_pairs(fallback, typed, out, shared)
     return " ".join(o or forms.get(t) or fallback.get(t) or t for o, t in zip(out, typed, strict=True))
 
 
 def fill_phrases(
     phrases: Mapping[str, str], forms: Mapping[str, str], typed: list[str], out: list[str | None]
 ) -> set[int]:
-    """Give each pair of syllables an everyday phrase holds its spelling, unless the loaded texts (`forms`)
-    spell that pair otherwise ("hinh chu nhat"); one phrase's pairs may chain ("như thế nào"). Returns the
-    positions spelt."""
+    """Give each pair of syllables an everyday phrase holds its spelling where both are open or already spelt
+    that way, unless the loaded texts (`forms`) spell that pair otherwise ("hinh chu nhat"); neighbouring
+    pairs may chain ("như thế nào"). Returns the positions spelt."""
     spelt: set[int] = set()
     for i in range(len(typed) - 1):
         key = f"{typed[i]} {typed[i + 1]}"
@@ -112,7 +113,7 @@ def fill_phrases(
         if not found or forms.get(key, found) != found:
             continue
         first, second = found.split(" ")
-        if out[i] in (None, first) and out[i + 1] is None:
+        if out[i] in (None, first) and out[i + 1] in (None, second):
             out[i], out[i + 1] = first, second
             spelt.update((i, i + 1))
     return spelt
@@ -148,8 +149,8 @@ def everyday_pairs() -> dict[str, str]:
 
 class AccentTable:
     """The accent statistics of one knowledge database, over a fallback table for the keys it lacks
-    (by default the shipped background's), and everyday phrases read before both (both read on the first
-    question)."""
+    (by default the shipped background's), and everyday phrases read between the two (both read on the
+    first question)."""
 
     def __init__(
         self,
