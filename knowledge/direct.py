@@ -22,7 +22,8 @@ _ASKS = {
     "often": re.compile(r"\b(dinh ky|bao lau (mot|1) lan|may lan|bao nhieu lan|tan suat|chu ky|bao lau bao cao)\b"),
     "when": re.compile(
         r"\b(khi nao|bao gio|luc nao|ngay nao|thang nao|nam nao|thoi diem nao|han chot|han cuoi|thoi han|"
-        r"han(?! che)|cham nhat|bao lau|may ngay|may gio|bao nhieu (ngay|gio|thang|tuan)|tu ngay nao)\b"
+        r"(?<!tre )(?<!qua )(?<!dung )(?<!gia )(?<!tron )han(?! che)|cham nhat|bao lau|may ngay|may gio|"
+        r"bao nhieu (ngay|gio|thang|tuan)|tu ngay nao)\b"
     ),
     "who": re.compile(
         r"\b(ai|nguoi nao|don vi nao|co quan nao|phong nao|ban nao|bo phan nao|cap nao|cong chuc nao|"

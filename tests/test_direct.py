@@ -22,6 +22,9 @@ DUTY = (
     [
         ("Hạn chót gửi báo cáo năm là ngày nào?", "when"),
         ("han nop bao cao nam", "when"),
+        ("Hồ sơ trễ hạn thì sao?", ""),  # late, overdue, on time: a state, not a question of when
+        ("ho so qua han xu ly the nao", ""),
+        ("Giải quyết đúng hạn có được khen thưởng không?", "whether"),
         ("Công chức kiểm tra hồ sơ trong bao lâu?", "when"),
         ("Báo cáo định kỳ thế nào?", "often"),
         ("Bao lâu một lần phải báo cáo?", "often"),
