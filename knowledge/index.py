@@ -107,12 +107,17 @@ def passage_groups(clauses: list[Clause], has_articles: bool) -> dict[str, list[
     }
 
 
+def passage_text(texts: list[str], max_words: int) -> str:
+    """What is embedded for a passage made of these texts: their first `max_words` words, abbreviations
+    spelt out."""
+    return " ".join(lexicon().expand(" ".join(texts)).split()[:max_words])
+
+
 def build_passages(clauses: list[Clause], has_articles: bool, max_words: int) -> tuple[list[Passage], list[str]]:
     """Passages of a document and, for each clause, the id of its passage."""
     passages: dict[str, Passage] = {}
     for group, texts in passage_groups(clauses, has_articles).items():
-        words = lexicon().expand(" ".join(texts)).split()
-        text = " ".join(words[:max_words])
+        text = passage_text(texts, max_words)
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
         doc_id = clauses[0].doc_id
         passages[group] = Passage(f"{doc_id}:{group}#{digest}", doc_id, group, text)
