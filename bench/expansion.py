@@ -75,12 +75,13 @@ def expanded_ranks(index: ClauseIndex, questions: Sequence[Question]) -> np.ndar
             names = list(dict.fromkeys(h.passage for h in hits))
             got = view.vectors.collection.get(ids=names, include=["embeddings"])
             stored = dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
+            feedback = {m: feedback_terms(index, hits, m, set(query)) for m in {point.passages for point in GRID}}
             for p, point in enumerate(GRID):
                 near = [stored[n] for n in names[: point.passages] if n in stored]
                 moved = vector + point.beta * np.mean(near, axis=0) if point.beta and near else vector
                 terms = dict(query)
                 if point.gamma:
-                    for term, value in feedback_terms(index, hits, point.passages, set(query))[: point.terms]:
+                    for term, value in feedback[point.passages][: point.terms]:
                         terms[term] = point.gamma * value
                 unit = (moved / np.linalg.norm(moved)).tolist()
                 index.query_weights = lambda _t, terms=terms: terms  # type: ignore[method-assign]
