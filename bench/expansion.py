@@ -48,15 +48,15 @@ GRID = [NONE] + [
 
 
 def feedback_terms(index: ClauseIndex, hits: Sequence[Hit], m: int, own: set[str]) -> list[tuple[str, float]]:
-    """Terms of the m best hits' clauses and articles, not in the question, by summed rarity (best first,
-    scaled so the first is 1)."""
+    """Terms of the m best hits' clauses and articles, not in the question, by summed rarity (best first, ties
+    in alphabetical order, scaled so the first is 1)."""
     rarity = term_rarity()
     score: Counter[str] = Counter()
     for hit in hits[:m]:
         for term in index.near_terms(hit) - own:
             score[term] += rarity.idf(term)
     top = max(score.values(), default=1.0)
-    return [(term, value / top) for term, value in score.most_common()]
+    return [(term, value / top) for term, value in sorted(score.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def expanded_ranks(index: ClauseIndex, questions: Sequence[Question]) -> np.ndarray:
