@@ -33,7 +33,9 @@ class EmbeddingSettings(Section):
     model: str = Field("", description="For sentence-transformers: a local model folder or a hub name.")
     query_prefix: str = Field("", description="Prefix for questions (e5-style models want 'query: ').")
     passage_prefix: str = Field("", description="Prefix for clauses (e5-style models want 'passage: ').")
-    max_words: int = Field(200, ge=8, le=2000, description="Words of each passage that are embedded.")
+    max_words: int = Field(
+        200, ge=8, le=2000, description="Words of each article embedded (a directive's clause is embedded whole)."
+    )
     batch_size: int = Field(32, ge=1, le=1024)
 
     @model_validator(mode="after")

