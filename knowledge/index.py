@@ -323,16 +323,29 @@ class ClauseIndex:
 
     def repair_vectors(self) -> int:
         """Embed every passage SQLite needs but Chroma lacks (after a crash, a model switch or a restore);
-        returns how many were embedded."""
-        if self.vector_count() >= self.store.passage_count():
+        returns how many were embedded. A document read by an older version that built its passages
+        otherwise is named in a warning: only reading its file again gives it vectors."""
+        needed = self.store.passage_ids()
+        lacking = needed - self.vectors.existing(sorted(needed))
+        if not lacking:
             return 0
         embedded = 0
         max_words = self.settings.embeddings.max_words
         for row in self.store.document_rows():
+            wanted = lacking & self.store.passage_ids(row["doc_id"])
+            if not wanted:
+                continue
             passages, _ = build_passages(self.store.clauses(row["doc_id"]), bool(row["has_articles"]), max_words)
-            missing = self.missing_passages(passages)
-            self.embed_passages(missing)
-            embedded += len(missing)
+            found = [p for p in passages if p.passage_id in wanted]
+            self.embed_passages(found)
+            embedded += len(found)
+            if len(found) < len(wanted):
+                log.warning(
+                    "%s: %d passage(s) have no vector and this version builds them otherwise; "
+                    "run `cchc ingest` on its file again",
+                    row["doc_id"],
+                    len(wanted) - len(found),
+                )
         return embedded
 
     # --------------------------------------------------------------------------------------- views

@@ -150,6 +150,32 @@ def test_lost_vectors_are_embedded_again_on_the_next_ingest(index: ClauseIndex, 
     assert set(lost) <= index.vectors.existing(lost)
 
 
+def test_a_lost_vector_is_found_even_when_other_vectors_fill_its_count(index: ClauseIndex, corpus: Path) -> None:
+    """Vectors no clause uses (left by an older version) must not hide one that a clause needs."""
+    ingest(index, corpus)
+    (lost, *_) = index.vectors.collection.get(include=[])["ids"]
+    index.vectors.delete([lost])
+    index.vectors.add(
+        ["leftover:1#000000000000"],
+        index.embeddings.embed_documents(["cũ"]),
+        ["cũ"],
+        [{"doc_id": "leftover", "group": "1"}],
+    )
+    assert index.vector_count() == len(index.store.passage_ids())
+    assert index.repair_vectors() == 1 and index.vectors.existing([lost]) == {lost}
+
+
+def test_a_passage_built_otherwise_now_is_named_for_a_new_ingest(
+    index: ClauseIndex, corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest(index, corpus)
+    doc_id, passage = index.store.db.execute("SELECT doc_id, passage FROM clauses ORDER BY doc_id LIMIT 1").fetchone()
+    index.store.db.execute("UPDATE clauses SET passage = ? WHERE passage = ?", [f"{doc_id}:old#abc", passage])
+    index.vectors.delete([passage])
+    assert index.repair_vectors() == 0
+    assert f"{doc_id}: 1 passage(s) have no vector" in caplog.text and "cchc ingest" in caplog.text
+
+
 # ------------------------------------------------------------------------------- unreadable files
 
 DIRECTIVE_LINES = [

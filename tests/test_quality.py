@@ -99,7 +99,9 @@ def ranking_by_set(trials: list[Trial], validated: RankingCV) -> dict[str, tuple
 
 # Floors below the measured cross-validated figures (bench/retrieval_quality.py): hit@1, hit@3.
 RANKING_FLOORS = {
-    "dev-chithi.yaml": (0.85, 0.90),  # hit@3 measured 0.95: one question of 20 at rank 4 behind the preamble
+    # measured 0.93 and 0.95 (0.85-0.90 and 1.00 with clauses cut at 200 words); hit@3 0.95 accented: one question
+    # of 20 at rank 4 behind the whole preamble
+    "dev-chithi.yaml": (0.92, 0.90),
     "dev-chithi-paraphrase.yaml": (0.72, 0.90),
     "calibration-chithi.yaml": (0.90, 0.95),
     "calibration-near-domain.yaml": (0.85, 0.95),
@@ -139,7 +141,7 @@ def test_configured_thresholds_on_the_dev_set(directive_trials: list[Trial], sam
     scores = by_set(directive_trials, outcome_shares(directive_trials, sample_index.settings.answer.decision))
     for form in ("dev-chithi.yaml", "dev-chithi.yaml (unaccented)"):
         assert scores[form].out_of_scope_answered == 0.0 and scores[form].answered >= 0.9
-        assert scores[form].answered_right >= 0.9
+        assert scores[form].answered_right > 0.925  # at most one of the 20 answered from another clause
         assert scores[form].out_of_scope_refused >= 0.6
 
 
