@@ -19,7 +19,9 @@ LIMIT = 160
 T = TypeVar("T")
 
 _ASKS = {
-    "often": re.compile(r"\b(dinh ky|bao lau (mot|1) lan|may lan|bao nhieu lan|tan suat|chu ky|bao lau bao cao)\b"),
+    "often": re.compile(
+        r"\b(dinh ky|bao lau (mot|1) lan|may lan|bao nhieu lan|may ky|bao nhieu ky|tan suat|chu ky|bao lau bao cao)\b"
+    ),
     "when": re.compile(
         r"\b(khi nao|bao gio|luc nao|ngay nao|thang nao|nam nao|thoi diem nao|han chot|han cuoi|thoi han|"
         r"(?<!tre )(?<!qua )(?<!dung )(?<!gia )(?<!tron )han(?! che)|cham nhat|bao lau|may ngay|may gio|"

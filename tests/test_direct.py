@@ -28,6 +28,8 @@ DUTY = (
         ("Công chức kiểm tra hồ sơ trong bao lâu?", "when"),
         ("Báo cáo định kỳ thế nào?", "often"),
         ("Bao lâu một lần phải báo cáo?", "often"),
+        ("Một năm phải nộp mấy kỳ báo cáo?", "often"),  # how many periods: how often, not an amount
+        ("mot nam nop bao nhieu ky bao cao", "often"),
         ("Ai tổng hợp báo cáo của các xã?", "who"),
         ("Đơn vị nào chủ trì?", "who"),
         ("Số hóa hồ sơ theo nghị định nào?", "document"),
