@@ -25,25 +25,18 @@ from typing import Protocol
 
 from knowledge.consolidation import vn_day
 from knowledge.decision import Outcome, signals
-from knowledge.direct import direct_line
+from knowledge.direct import asks, direct_line
 from knowledge.index import ClauseIndex, Hit
 from knowledge.labels import citation_label, shorten
 from knowledge.provisions import amendment_note, is_lead_in, is_point, provision_text
 from knowledge.records import Answer, Citation, Clause, DocumentMeta
-from knowledge.vietnamese import fold, normalize, terms
+from knowledge.vietnamese import normalize, terms
 
 NOT_FOUND = "Không tìm thấy quy định liên quan trong các văn bản đã nạp."
 NEAREST = "Không thấy quy định trả lời trực tiếp; gần nhất là:"
 TOO_LONG = "Câu hỏi quá dài ({length} ký tự). Xin hỏi ngắn gọn hơn, tối đa {limit} ký tự."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ0-9“\"(])|(?<=;)\s+|\n")
-_ASKS_WHEN = re.compile(r"\b(khi nao|bao gio|han|thoi han|han chot|ngay nao|truoc ngay|luc nao|dinh ky|thoi gian)\b")
-_ASKS_WHO = re.compile(r"\b(ai|don vi nao|co quan nao|phong nao|trach nhiem|chu tri|giao cho|nhung ai)\b")
-_DEADLINE = re.compile(
-    r"(trước ngày|ngày \d{1,2}|tháng \d{1,2}|hàng quý|hằng quý|6 tháng|hàng năm|hằng năm|định kỳ|"
-    r"thời hạn|chậm nhất|kể từ ngày|trong thời gian|\d{1,2}/\d{1,2})"
-)
 _UPCOMING = {"repealed": "bị bãi bỏ bởi", "lapsed": "hết hiệu lực theo", "added": "được bổ sung bởi"}
-_RESPONSIBLE = re.compile(r"(giao|chủ trì|phối hợp|chịu trách nhiệm|có trách nhiệm|Thủ trưởng|Chủ tịch|phòng \w+)")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -51,17 +44,14 @@ def split_sentences(text: str) -> list[str]:
 
 
 def best_sentence(question: str, clause: Clause) -> str:
-    """The sentence of the clause that answers: a deadline when asked when, a unit when asked who,
-    then the one sharing most terms with the question."""
+    """The sentence of the clause that answers: for a narrow question (when, how often, who ...) one the
+    direct line can be drawn from, if any; of those, the one sharing most terms with the question."""
     sentences = split_sentences(clause.text)
     if not sentences:
         return ""
     wanted = set(terms(question, drop_stopwords=True))
-    folded_question = fold(normalize(question))
-    for asks, kind in ((_ASKS_WHEN, _DEADLINE), (_ASKS_WHO, _RESPONSIBLE)):
-        if asks.search(folded_question):
-            fitting = [s for s in sentences if kind.search(s)]
-            sentences = fitting or sentences
+    if asks(question):
+        sentences = [s for s in sentences if direct_line(question, s)] or sentences
     return max(sentences, key=lambda s: (len(wanted & set(terms(s, expand=True))), -len(s)))
 
 

@@ -141,6 +141,20 @@ def test_best_sentence_prefers_the_deadline_when_asked_when() -> None:
     assert best_sentence("đơn vị nào nhận báo cáo kết quả", clause) == "Các đơn vị gửi báo cáo kết quả về phòng Nội vụ;"
 
 
+def test_best_sentence_is_one_the_direct_line_comes_from() -> None:
+    """A heading sharing more of the question's words, or naming a period ("hàng năm"), is not the deadline."""
+    text = (
+        "3. Đăng ký thực hiện công việc đột phá để nâng cao chỉ số CCHC hàng năm\n"
+        "Các phòng đăng ký công việc đột phá và gửi về UBND thị xã. Năm 2023, hoàn thành đăng ký xong trước ngày "
+        "15 tháng 4; giao phòng Nội vụ tổng hợp."
+    )
+    clause = Clause(doc_id="d", loc="3", text=text)
+    question = "Hạn đăng ký công việc đột phá là ngày nào?"
+    assert best_sentence(question, clause) == "Năm 2023, hoàn thành đăng ký xong trước ngày 15 tháng 4;"
+    assert best_sentence("Chỉ số CCHC được xác định mấy lần một năm?", clause).endswith("chỉ số CCHC hàng năm")
+    assert best_sentence("Phòng nào tổng hợp việc đăng ký?", clause) == "giao phòng Nội vụ tổng hợp."
+
+
 def test_whole_unit_of_a_clause() -> None:
     assert whole_unit("7.2.a", has_articles=True) == "7"
     assert whole_unit("2.c", has_articles=False) == "2"
