@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.performance [--work data/bench-perf] [--keep]
 
-1. ingest of the 18 laws into a fresh data dir (`cchc ingest`, as an operator runs it),
+1. ingest of the 18 laws into a fresh data dir (`cchc ingest`, as an operator runs it): time and peak memory,
 2. a no-change re-ingest,
 3. warm query latency (p50/p95/max) of the full answer path over the laws' dev statements,
 4. peak resident memory of `cchc chat` answering questions on the laws' index.
@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import statistics
 import subprocess
@@ -24,10 +24,19 @@ SHARED = ROOT.parent / "shared"
 CCHC = Path(sys.executable).with_name("cchc")
 
 
-def timed_cli(*args: str) -> float:
+def run_cli(*args: str, stdin: str = "") -> tuple[float, float]:
+    """Run `cchc` with these arguments: its wall time (s) and its own peak RSS (MiB; RUSAGE_CHILDREN would give
+    the largest child this process ever had)."""
     started = time.perf_counter()
-    subprocess.run([str(CCHC), *args], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    child = subprocess.Popen([str(CCHC), *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert child.stdin is not None
+    child.stdin.write(stdin)  # a few KB at most: fits the pipe
+    child.stdin.close()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"cchc {' '.join(args)} exited with {child.returncode}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def query_latencies(data_dir: Path, questions: list[str], rounds: int) -> list[float]:
@@ -46,18 +55,6 @@ def query_latencies(data_dir: Path, questions: list[str], rounds: int) -> list[f
     return latencies
 
 
-def chat_peak_rss_mib(data_dir: Path, questions: list[str]) -> float:
-    stdin = "\n".join(questions) + "\n\n"
-    subprocess.run(
-        [str(CCHC), "--data-dir", str(data_dir), "chat"],
-        input=stdin,
-        text=True,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def main() -> None:
     from knowledge.evaluation import load_questions
 
@@ -70,9 +67,9 @@ def main() -> None:
     laws = SHARED / "legal-bench" / "laws"
     questions = [q.text for q in load_questions(SHARED / "legal-bench" / "dev.json")]
 
-    ingest_s = timed_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
-    print(f"ingest of 18 laws (fresh data dir): {ingest_s:.1f} s")
-    reingest_s = timed_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
+    ingest_s, ingest_mib = run_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
+    print(f"ingest of 18 laws (fresh data dir): {ingest_s:.1f} s, peak memory {ingest_mib:.0f} MiB")
+    reingest_s, _ = run_cli("--data-dir", str(args.work), "ingest", "--quiet", str(laws))
     print(f"no-change re-ingest: {reingest_s:.2f} s (whole command, model and store loading included)")
 
     latencies = sorted(query_latencies(args.work, questions, args.rounds))
@@ -81,7 +78,8 @@ def main() -> None:
         f"warm query latency over {len(latencies)} questions: p50 {statistics.median(latencies):.0f} ms, "
         f"p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms"
     )
-    print(f"peak memory of `cchc chat` on the laws' index: {chat_peak_rss_mib(args.work, questions[:30]):.0f} MiB")
+    _, chat_mib = run_cli("--data-dir", str(args.work), "chat", stdin="\n".join(questions[:30]) + "\n\n")
+    print(f"peak memory of `cchc chat` answering 30 questions on the laws' index: {chat_mib:.0f} MiB")
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
 
