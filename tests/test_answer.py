@@ -204,3 +204,10 @@ def test_the_decision_reads_terms_not_the_questions_word_pairs() -> None:
     wanted = question_terms("Báo cáo CCHC định kỳ mấy lần một năm?")
     assert {"bao_cao", "dinh_ky", "cchc", "lan", "nam"} <= set(wanted)
     assert not {"cao_cchc", "cchc_dinh", "ky_may"} & set(wanted)
+
+
+def test_question_words_are_not_terms_the_texts_could_lack() -> None:
+    """'mấy' asks, as 'bao nhiêu' does; folded it would also meet 'bộ máy' in a text."""
+    wanted = question_terms("Mỗi năm nộp báo cáo mấy lần?")
+    assert "may" not in wanted and not any(t.startswith("may_") or t.endswith("_may") for t in wanted)
+    assert {"bao_cao", "lan", "nop"} <= set(wanted)
