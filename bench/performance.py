@@ -30,8 +30,11 @@ def run_cli(*args: str, stdin: str = "") -> tuple[float, float]:
     started = time.perf_counter()
     child = subprocess.Popen([str(CCHC), *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert child.stdin is not None
-    child.stdin.write(stdin)  # a few KB at most: fits the pipe
-    child.stdin.close()
+    try:
+        child.stdin.write(stdin)  # a few KB at most: fits the pipe
+        child.stdin.close()
+    except BrokenPipeError:  # it died before reading: its exit code says why
+        pass
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:

