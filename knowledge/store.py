@@ -210,9 +210,6 @@ class ClauseStore:
             found.update(row[0] for row in self.db.execute(sql, chunk))
         return found
 
-    def passage_count(self) -> int:
-        return int(self.db.execute("SELECT count(DISTINCT passage) FROM clauses").fetchone()[0])
-
     def state(self) -> str:
         """Changes whenever a document is added, replaced or removed (for caches)."""
         row = self.db.execute("SELECT group_concat(doc_id || sha256 || ingested_at) FROM documents").fetchone()
