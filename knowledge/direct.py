@@ -36,6 +36,7 @@ _ASKS = {
     "many": re.compile(r"\b(bao nhieu|so luong|toi thieu|toi da|it nhat|ty le|muc nao)\b"),
     "whether": re.compile(r"\b(co phai|co duoc|co can|co bat buoc|co duoc phep)\b.*\bkhong\b|\bkhong\s*\??\s*$"),
 }
+_PERIODS = re.compile(r"\b(mấy|bao nhiêu)\s+kỳ\b")  # how often; accented: "máy ký", "mấy kỹ năng" ask no period
 _DATE = (
     r"ngày\s+\d{1,2}(?:\s*/\s*\d{1,2}(?:\s*/\s*\d{4})?|\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?"
     r"|\s+(?:của\s+)?tháng\s+(?:cuối|đầu)\s+(?:quý|năm)|\s+(?:hằng|hàng)\s+tháng)?|\d{1,2}/\d{1,2}/\d{4}"
@@ -76,9 +77,6 @@ _NOT_AMOUNT = re.compile(r"(?:ngày|tháng|năm|Điều|khoản|số|Chương|M�
 _MODAL = re.compile(r"\b(không được|nghiêm cấm|cấm|không phải|phải|được|có quyền|có trách nhiệm|bắt buộc)\b")
 _NEGATIVE = ("không được", "nghiêm cấm", "cấm", "không phải")
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n")
-
-
-_PERIODS = re.compile(r"\b(mấy|bao nhiêu)\s+kỳ\b")  # accented: "máy ký", "mấy kỹ năng" ask no period
 
 
 def asks(question: str) -> str:
