@@ -457,8 +457,9 @@ class ClauseIndex:
         return datetime.now(ZoneInfo(self.settings.reminders.timezone)).date()
 
     def query_text(self, question: str) -> str:
-        """The question as retrieval sees it: normalised, accents restored, numbers in words made digits."""
-        return numbers_in_words(self.accents.restore(normalize(question).strip()))
+        """The question as retrieval sees it: normalised, numbers in words made digits, accents restored (numbers
+        typed without accents are read first: the accents put back could misread them)."""
+        return numbers_in_words(self.accents.restore(numbers_in_words(normalize(question).strip())))
 
     def query_weights(self, text: str) -> dict[str, float]:
         """Lexical query terms with their weights: the question's own (1), its thesaurus neighbours' (less)."""

@@ -2,14 +2,16 @@
 
 Officials type numbers as they say them; the texts write digits. Only a run of number words followed by a
 unit (ngày, tháng, lần, phần trăm ...) or read as a fraction is rewritten, so "năm" (year) and "ba" in a
-name stay as they are. Matching needs the accents: an unaccented question gets them back first.
+name stay as they are. Typed without accents, only a run holding "mươi", "trăm" or "nghìn" is read
+("bay muoi lam phan tram" -> "75%"): a lone "tu", "sau" or "nam" is as likely "từ", "sau" or "năm" (year),
+and the accents put back later may misread the run ("bày mười lăm"), so it is read before they are.
 """
 
 from __future__ import annotations
 
 import re
 
-from knowledge.vietnamese import fold, normalize
+from knowledge.vietnamese import fold, has_diacritics, normalize
 
 _DIGITS = {"khong": 0, "mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5}
 _DIGITS |= {"sau": 6, "bay": 7, "tam": 8, "chin": 9}
@@ -19,6 +21,9 @@ _UNIT = r"phần trăm|ngày làm việc|ngày|tháng|năm|lần|kỳ|người|g
 _WITH_UNIT = re.compile(rf"(?<!\w)({_RUN})\s+({_UNIT})(?!\w)", re.IGNORECASE)
 _FRACTION = re.compile(rf"(?<!\w)({_RUN})\s+phần\s+(tư|ba|hai|năm|mười)(?!\w)", re.IGNORECASE)
 _HALF = re.compile(r"(?<!\w)(một nửa|phân nửa)(?!\w)", re.IGNORECASE)
+_TYPED = "khong|mot|hai|ba|bon|tu|nam|lam|sau|bay|tam|chin|muoi|linh|le|tram|nghin|ngan"
+_TYPED_RUN = rf"(?:(?:{_TYPED})\s+)*(?:muoi|tram|nghin|ngan)(?:\s+(?:{_TYPED}))*"
+_TYPED_WITH_UNIT = re.compile(rf"(?<!\w)({_TYPED_RUN})\s+({fold(_UNIT)})(?!\w)", re.IGNORECASE)
 
 
 def parse_number(text: str) -> int | None:
@@ -60,9 +65,12 @@ def _with_unit(match: re.Match[str]) -> str:
 def numbers_in_words(text: str) -> str:
     """Number words followed by a unit, or read as a fraction, become digits.
 
-    "bảy mươi lăm phần trăm" -> "75%", "ba phần tư" -> "75%", "một nửa" -> "50%", "mười lăm ngày" -> "15 ngày".
+    "bảy mươi lăm phần trăm" -> "75%", "ba phần tư" -> "75%", "một nửa" -> "50%", "mười lăm ngày" -> "15 ngày";
+    typed without accents, "hai muoi ngay" -> "20 ngay" (see the module's note).
     """
     text = normalize(text)
+    if not has_diacritics(text):
+        return _TYPED_WITH_UNIT.sub(_with_unit, text)
     text = _FRACTION.sub(_fraction, text)
     text = _HALF.sub("50%", text)
     return _WITH_UNIT.sub(_with_unit, text)
